@@ -1,0 +1,105 @@
+// The parsed, validated configuration: imap-migration.yaml plus imap-migration.d/*.yaml.
+// Immutable once loaded; passed by const reference.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace imapmig {
+
+enum class TlsMode { tls, starttls, none };
+enum class SyncDirection { old_to_new, both };
+
+struct DomainMapping {
+    std::string name;         // the domain at the old provider, lower-case
+    std::string local_domain; // the domain here: equals name unless renamed, lower-case
+};
+
+struct ProviderConfig {
+    std::string name;
+    std::string host;
+    int port = 993; // default follows security: 993 for tls, 143 otherwise
+    TlsMode security = TlsMode::tls;
+    bool allow_plaintext = false;
+    bool verify_certificate = true;
+    std::string ca_file; // empty: the system store
+    int timeout_seconds = 10;
+    int max_connections = 8;
+    std::vector<DomainMapping> domains;
+    std::string source_file; // where it was declared, for diagnostics
+};
+
+struct AccountsConfig {
+    std::string password_scheme = "ARGON2ID";
+    bool auto_create_domains = true;
+    int64_t default_mailbox_quota_mb = 0;
+};
+
+struct LocalImapConfig {
+    std::string host = "127.0.0.1";
+    int port = 143;
+    std::string master_user;
+    std::string master_password_file;
+};
+
+struct SyncConfig {
+    std::string offlineimap = "/usr/bin/offlineimap";
+    int max_parallel_accounts = 4;
+    int interval_minutes = 60;
+    SyncDirection direction = SyncDirection::old_to_new;
+    bool create_folders = true;
+    std::string folder_exclude;              // ECMAScript regex; empty: nothing excluded
+    std::vector<std::string> folder_include; // empty: everything not excluded
+};
+
+// Every check against a provider is a login attempt on someone else's server from our IP.
+struct LoginProtectionConfig {
+    int max_failures_per_ip = 10;   // rejected checks per remote IP per window; 0 = no limit
+    int max_failures_per_user = 5;  // rejected checks per login name per window; 0 = no limit
+    int failure_window_seconds = 900;
+    int slot_wait_seconds = 5; // wait for a free provider connection before a temporary failure
+};
+
+struct Config {
+    std::string path; // the main file
+    std::string database;
+    std::string secret_key_file = "/etc/dovecot/imap-migration.key";
+    std::vector<std::string> previous_secret_key_files; // still accepted for decryption
+    AccountsConfig accounts;
+    std::optional<LocalImapConfig> local_imap;
+    SyncConfig sync;
+    LoginProtectionConfig login_protection;
+    std::vector<ProviderConfig> providers;
+
+    struct Route {
+        const ProviderConfig *provider = nullptr;
+        const DomainMapping *domain = nullptr;
+    };
+    // The provider hosting an old domain (lower-case); provider == nullptr when undeclared.
+    Route route_for_old_domain(std::string_view domain) const;
+};
+
+struct ConfigDiagnostic {
+    std::string file;
+    int line = 0; // 1-based; 0 when the problem is not tied to a line
+    std::string key; // dotted path, e.g. providers[0].security
+    std::string message;
+
+    // "file:line: key: message", the form check-config and the plugin both print.
+    std::string to_string() const;
+};
+
+struct ConfigLoadResult {
+    std::optional<Config> config; // set only when errors is empty
+    std::vector<ConfigDiagnostic> errors;
+};
+
+// Reads the main file and every *.yaml in imap-migration.d/ beside it (sorted by name).
+ConfigLoadResult load_config(const std::string &path);
+
+std::string_view to_string(TlsMode mode);
+
+} // namespace imapmig
