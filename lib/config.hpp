@@ -57,8 +57,8 @@ struct SyncConfig {
 
 // Every check against a provider is a login attempt on someone else's server from our IP.
 struct LoginProtectionConfig {
-    int max_failures_per_ip = 10;   // rejected checks per remote IP per window; 0 = no limit
-    int max_failures_per_user = 5;  // rejected checks per login name per window; 0 = no limit
+    int max_failures_per_ip = 10;  // rejected checks per remote IP per window; 0 = no limit
+    int max_failures_per_user = 5; // rejected checks per login name per window; 0 = no limit
     int failure_window_seconds = 900;
     int slot_wait_seconds = 5; // wait for a free provider connection before a temporary failure
 };
@@ -84,11 +84,12 @@ struct Config {
 
 struct ConfigDiagnostic {
     std::string file;
-    int line = 0; // 1-based; 0 when the problem is not tied to a line
+    int line = 0;    // 1-based; 0 when the problem is not tied to a line
     std::string key; // dotted path, e.g. providers[0].security
     std::string message;
 
-    // "file:line: key: message", the form check-config and the plugin both print.
+    // "file:line: key: message", the form check-config and the plugin both print. ":line" is left
+    // out when line is 0, "key: " when key is empty (e.g. a YAML syntax error).
     std::string to_string() const;
 };
 
@@ -97,9 +98,13 @@ struct ConfigLoadResult {
     std::vector<ConfigDiagnostic> errors;
 };
 
-// Reads the main file and every *.yaml in imap-migration.d/ beside it (sorted by name).
+// Reads the main file and every *.yaml in imap-migration.d/ beside it (sorted by name; a missing
+// directory is fine; a file there may only hold `providers`). Checks every key, the key files
+// (load_key_file), the password scheme, and that provider names and old domains are unique across
+// all files. Collects every problem, one diagnostic each. Never throws.
 ConfigLoadResult load_config(const std::string &path);
 
-std::string_view to_string(TlsMode mode);
+std::string_view to_string(TlsMode mode);            // "tls", "starttls", "none"
+std::string_view to_string(SyncDirection direction); // "old-to-new", "both"
 
 } // namespace imapmig

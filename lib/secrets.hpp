@@ -17,8 +17,18 @@ constexpr size_t secret_key_bytes = 32;
 struct SecretKey {
     std::string id; // 16 hex chars derived from the key; safe to store and log
     std::array<unsigned char, secret_key_bytes> bytes{};
-    ~SecretKey();
+
+    SecretKey() = default;
+    SecretKey(const SecretKey &) = default;
+    SecretKey(SecretKey &&) noexcept = default;
+    SecretKey &operator=(const SecretKey &) = default;
+    SecretKey &operator=(SecretKey &&) noexcept = default;
+    ~SecretKey(); // wipes bytes (every copy wipes its own)
 };
+
+// The key with its id derived from the bytes (BLAKE2b of a fixed context + key), as
+// load_key_file computes it.
+SecretKey make_secret_key(const std::array<unsigned char, secret_key_bytes> &bytes);
 
 struct SealedSecret {
     std::string key_id;
@@ -35,12 +45,15 @@ public:
     // current seals new secrets; previous keys only open old ones.
     static Result<KeyRing> load(const std::string &current,
                                 const std::vector<std::string> &previous);
-    static KeyRing from_keys(std::vector<SecretKey> keys); // keys[0] is current; for tests
+    // keys[0] is current; ids are re-derived from the bytes. For tests; keys must not be empty.
+    static KeyRing from_keys(std::vector<SecretKey> keys);
 
     const std::string &current_key_id() const;
     // associated_data binds the secret to its row (e.g. provider + old login): a sealed secret
     // copied to another row fails to open.
     SealedSecret seal(const SecretString &plaintext, std::string_view associated_data) const;
+    // Errors: unknown key id -> config (the key file was rotated away; list it in
+    // previous_secret_key_files); truncated or tampered blob, wrong associated data -> permanent.
     Result<SecretString> open(const SealedSecret &sealed, std::string_view associated_data) const;
 
 private:

@@ -1,0 +1,418 @@
+#include "dovecot_instance.hpp"
+
+#include <cctype>
+#include <chrono>
+#include <crypt.h>
+#include <csignal>
+#include <cstdlib>
+#include <ctime>
+#include <fcntl.h>
+#include <filesystem>
+#include <regex>
+#include <set>
+#include <stdexcept>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+namespace testsupport {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string replace_all(std::string text, const std::string &from, const std::string &to) {
+    for (std::size_t pos = 0; (pos = text.find(from, pos)) != std::string::npos; pos += to.size())
+        text.replace(pos, from.size(), to);
+    return text;
+}
+
+std::string short_name(const std::string &name) {
+    std::string out;
+    for (unsigned char c : name) {
+        if (out.size() >= 12)
+            break;
+        out += std::isalnum(c) ? static_cast<char>(c) : '-';
+    }
+    return out.empty() ? "dc" : out;
+}
+
+std::string base_settings(const DovecotOptions &opts, const std::string &base) {
+    std::string instance = "imapmig-" + short_name(opts.name) + "-" + fs::path(base).filename().string();
+    std::string conf = "# Written by testsupport::DovecotInstance (" + opts.name + ")\n"
+                       "base_dir = {BASE}/run\n"
+                       "state_dir = {BASE}/state\n"
+                       "instance_name = " + instance + "\n"
+                       "log_path = {BASE}/dovecot.log\n"
+                       "info_log_path = {BASE}/dovecot.log\n"
+                       "debug_log_path = {BASE}/dovecot.log\n"
+                       "listen = 127.0.0.1\n"
+                       "ssl = no\n"
+                       "auth_failure_delay = 0\n"
+                       "service anvil {\n"
+                       "  unix_listener anvil-auth-penalty {\n"
+                       "    mode = 0\n"
+                       "  }\n"
+                       "}\n"
+                       "# No default ports: the body opens what it needs.\n"
+                       "service imap-login {\n"
+                       "  inet_listener imap {\n"
+                       "    port = 0\n"
+                       "  }\n"
+                       "  inet_listener imaps {\n"
+                       "    port = 0\n"
+                       "  }\n"
+                       "}\n"
+                       "mail_location = maildir:{BASE}/mail/%d/%n\n"
+                       "mail_uid = nobody\n"
+                       "mail_gid = nogroup\n"
+                       "first_valid_uid = 1\n"
+                       "protocols = imap\n"
+                       "disable_plaintext_auth = no\n"
+                       "auth_mechanisms = plain login\n"
+                       "default_internal_user = dovecot\n"
+                       "default_login_user = dovenull\n";
+    if (!opts.env.empty()) {
+        conf += "import_environment = $import_environment";
+        for (const auto &[key, value] : opts.env)
+            conf += " " + key;
+        conf += "\n";
+    }
+    return conf + "# ---- body ----\n";
+}
+
+// Every "port = N" (N > 0) in the config: the listeners start() waits for.
+std::set<int> configured_ports(const std::string &config) {
+    static const std::regex port_re(R"(^\s*port\s*=\s*([0-9]+)\s*$)");
+    std::set<int> ports;
+    std::size_t start = 0;
+    while (start < config.size()) {
+        std::size_t end = config.find('\n', start);
+        if (end == std::string::npos)
+            end = config.size();
+        std::smatch m;
+        std::string line = config.substr(start, end - start);
+        if (std::regex_match(line, m, port_re)) {
+            int port = std::stoi(m[1].str());
+            if (port > 0)
+                ports.insert(port);
+        }
+        start = end + 1;
+    }
+    return ports;
+}
+
+std::string random_salt() {
+    static const char alphabet[] =
+        "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    unsigned char raw[16];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, raw, sizeof raw) != static_cast<ssize_t>(sizeof raw)) {
+        if (fd >= 0)
+            close(fd);
+        throw std::runtime_error("cannot read /dev/urandom");
+    }
+    close(fd);
+    std::string salt;
+    for (unsigned char c : raw)
+        salt += alphabet[c % 64];
+    return salt;
+}
+
+} // namespace
+
+std::string dovecot_auth_module_dir() {
+    const char *env = std::getenv("IMAPMIG_DOVECOT_AUTH_MODULEDIR");
+    return (env != nullptr && *env != '\0') ? env : "/usr/lib/dovecot/modules/auth";
+}
+
+std::string sha512_crypt(const std::string &password) {
+    crypt_data data{};
+    const std::string setting = "$6$" + random_salt() + "$";
+    const char *hash = crypt_r(password.c_str(), setting.c_str(), &data);
+    if (hash == nullptr || hash[0] == '*')
+        throw std::runtime_error("crypt_r(SHA512-CRYPT) failed");
+    return std::string("{SHA512-CRYPT}") + hash;
+}
+
+// ---- DovecotInstance ----
+
+DovecotInstance::DovecotInstance(DovecotOptions options)
+    : options_(std::move(options)), dir_("imapmig-dc"), config_path_(dir_.file("dovecot.conf")) {
+    if (options_.name.empty())
+        options_.name = "dovecot";
+}
+
+DovecotInstance::~DovecotInstance() {
+    try {
+        stop();
+    } catch (...) {
+        // Destructors must not throw; stop() only fails on allocation.
+    }
+}
+
+std::string DovecotInstance::expand(const std::string &text) const {
+    return replace_all(text, "{BASE}", base());
+}
+
+std::string DovecotInstance::config_text() const {
+    return expand(base_settings(options_, base()) + options_.config_body + "\n");
+}
+
+std::string DovecotInstance::log() const { return read_file_or_empty(log_path()); }
+
+std::string DovecotInstance::log_since(std::size_t offset) const {
+    std::string all = log();
+    return offset < all.size() ? all.substr(offset) : std::string();
+}
+
+bool DovecotInstance::wait_for_log(const std::string &needle, int timeout_ms,
+                                   std::size_t offset) const {
+    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+        if (log_since(offset).find(needle) != std::string::npos)
+            return true;
+        if (Clock::now() >= deadline)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+std::vector<pid_t> DovecotInstance::processes() const {
+    if (pid_ <= 0)
+        return {};
+    std::vector<pid_t> all{pid_};
+    for (pid_t p : descendants(pid_))
+        all.push_back(p);
+    return all;
+}
+
+std::string DovecotInstance::prepare_module_dir() {
+    const fs::path dir = base() + "/modules-auth";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    fs::permissions(dir, fs::perms(0755));
+    auto copy_regular_files = [&](const fs::path &from) {
+        for (const auto &entry : fs::directory_iterator(from)) {
+            if (entry.is_regular_file()) // follows symlinks
+                fs::copy_file(entry.path(), dir / entry.path().filename(),
+                              fs::copy_options::overwrite_existing);
+        }
+    };
+    copy_regular_files(dovecot_auth_module_dir());
+    const fs::path override_path = options_.module_dir_override;
+    if (fs::is_directory(override_path))
+        copy_regular_files(override_path);
+    else if (fs::is_regular_file(override_path))
+        fs::copy_file(override_path, dir / override_path.filename(),
+                      fs::copy_options::overwrite_existing);
+    else
+        throw std::runtime_error("module_dir_override does not exist: " + override_path.string());
+    return dir.string();
+}
+
+void DovecotInstance::start() {
+    if (pid_ > 0)
+        throw std::runtime_error("Dovecot instance " + name() + " is already running");
+    make_dir(base() + "/run", 0755);
+    make_dir(base() + "/state", 0750);
+    make_dir(base() + "/mail", 0755, "nobody");
+    make_dir(base() + "/home", 0755, "nobody");
+    const std::string config = config_text();
+    write_file(config_path_, config, 0644);
+    // Early failures (config errors) go to stderr before the log is set up.
+    const std::string stderr_path = base() + "/dovecot.stderr";
+    write_file(stderr_path, "", 0644);
+
+    SpawnOptions spawn_opts;
+    spawn_opts.extra_env = options_.env;
+    spawn_opts.output_path = stderr_path;
+    spawn_opts.parent_death_signal = SIGTERM;
+    if (!options_.module_dir_override.empty()) {
+        spawn_opts.bind_source = prepare_module_dir();
+        spawn_opts.bind_target = dovecot_auth_module_dir();
+    }
+    pid_ = spawn({"dovecot", "-F", "-c", config_path_}, spawn_opts);
+    wait_ready(config);
+}
+
+void DovecotInstance::wait_ready(const std::string &config) {
+    const auto deadline = Clock::now() + std::chrono::seconds(15);
+    const std::string auth_socket = base() + "/run/auth-client";
+    auto failure = [&](const std::string &what) {
+        return std::runtime_error("Dovecot " + name() + " " + what + "\n--- stderr:\n" +
+                                  file_tail(base() + "/dovecot.stderr") + "--- log:\n" +
+                                  file_tail(log_path()));
+    };
+    for (;;) {
+        if (child_exited(pid_)) {
+            pid_ = 0;
+            throw failure("exited during startup");
+        }
+        struct stat st {};
+        if (stat(auth_socket.c_str(), &st) == 0)
+            break;
+        if (Clock::now() >= deadline) {
+            stop();
+            throw failure("did not create " + auth_socket + " within 15 s");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    for (int port : configured_ports(config)) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (!wait_for_tcp(port, std::max<int>(100, static_cast<int>(left.count())))) {
+            stop();
+            throw failure("does not listen on 127.0.0.1:" + std::to_string(port));
+        }
+    }
+}
+
+void DovecotInstance::stop() {
+    if (pid_ <= 0)
+        return;
+    std::vector<pid_t> children = descendants(pid_);
+    stop_child(pid_, SIGTERM, 10000);
+    pid_ = 0;
+    // The master normally takes its children down; make sure, by their pids.
+    if (!wait_pids_gone(children, 5000)) {
+        for (pid_t p : children) {
+            if (pid_alive(p))
+                kill(p, SIGKILL);
+        }
+        wait_pids_gone(children, 2000);
+    }
+}
+
+void DovecotInstance::reload() {
+    write_file(config_path_, config_text(), 0644);
+    if (pid_ > 0)
+        kill(pid_, SIGHUP);
+}
+
+RunResult DovecotInstance::doveadm(const std::vector<std::string> &args,
+                                   const std::string &stdin_data) const {
+    std::vector<std::string> argv{"doveadm", "-c", config_path_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, stdin_data);
+}
+
+RunResult DovecotInstance::auth_test(const std::string &user, const std::string &password,
+                                     const std::string &rip) const {
+    std::vector<std::string> args{"auth", "test"};
+    if (!rip.empty()) {
+        args.push_back("-x");
+        args.push_back("rip=" + rip);
+    }
+    args.push_back(user);
+    args.push_back(password);
+    return doveadm(args);
+}
+
+// ---- OldProvider ----
+
+namespace {
+
+std::string old_provider_body(bool ssl, int imap_port, int imaps_port) {
+    std::string body = "auth_verbose = yes\n"
+                       "passdb {\n"
+                       "  driver = passwd-file\n"
+                       "  args = {BASE}/users\n"
+                       "}\n"
+                       "userdb {\n"
+                       "  driver = static\n"
+                       "  args = uid=nobody gid=nogroup home={BASE}/home/%d/%n\n"
+                       "}\n"
+                       "service imap-login {\n"
+                       "  inet_listener imap {\n"
+                       "    port = " +
+                       std::to_string(imap_port) + "\n  }\n";
+    if (ssl)
+        body += "  inet_listener imaps {\n"
+                "    port = " +
+                std::to_string(imaps_port) +
+                "\n"
+                "    ssl = yes\n"
+                "  }\n";
+    body += "}\n";
+    if (ssl)
+        body += "ssl = yes\n"
+                "ssl_cert = <{BASE}/tls/server.crt\n"
+                "ssl_key = <{BASE}/tls/server.key\n";
+    return body;
+}
+
+} // namespace
+
+OldProvider::OldProvider(const std::string &name, OldProviderOptions options)
+    : options_(std::move(options)), imap_port_(free_tcp_port()),
+      imaps_port_(options_.ssl ? free_tcp_port() : 0),
+      dovecot_(DovecotOptions{name, old_provider_body(options_.ssl, imap_port_, imaps_port_), {}, {}}) {
+    users_file_ = dovecot_.base() + "/users";
+    write_users();
+    if (options_.ssl) {
+        const std::string tls = dovecot_.base() + "/tls";
+        make_dir(tls, 0755);
+        const TestCA *ca = options_.ca;
+        if (ca == nullptr) {
+            own_ca_ = std::make_unique<TestCA>(tls, "Old Provider Test CA");
+            ca = own_ca_.get();
+        }
+        CertPair pair = ca->issue(options_.cert_cn);
+        fs::copy_file(pair.cert, tls + "/server.crt", fs::copy_options::overwrite_existing);
+        fs::copy_file(pair.key, tls + "/server.key", fs::copy_options::overwrite_existing);
+        ca_cert_ = ca->ca_cert();
+    }
+}
+
+void OldProvider::write_users() {
+    std::string content;
+    for (const auto &[address, hash] : users_)
+        content += address + ":" + hash + "::::::\n";
+    const std::string tmp = users_file_ + ".tmp";
+    write_file(tmp, content, 0644);
+    // Dovecot notices changes by mtime (seconds) and size; SHA512-CRYPT lines all have the same
+    // length, so move the mtime strictly forward on every write.
+    long long mtime = std::max<long long>(std::time(nullptr), users_mtime_ + 1);
+    timespec times[2] = {{static_cast<time_t>(mtime), 0}, {static_cast<time_t>(mtime), 0}};
+    if (utimensat(AT_FDCWD, tmp.c_str(), times, 0) != 0)
+        throw std::runtime_error("utimensat " + tmp + " failed");
+    users_mtime_ = mtime;
+    fs::rename(tmp, users_file_);
+}
+
+void OldProvider::add_user(const std::string &address, const std::string &password) {
+    if (address.empty() || address.find_first_of(":\r\n\t ") != std::string::npos)
+        throw std::runtime_error("address not usable in a passwd-file: " + address);
+    users_[address] = sha512_crypt(password);
+    write_users();
+}
+
+void OldProvider::set_password(const std::string &address, const std::string &password) {
+    if (users_.count(address) == 0)
+        throw std::runtime_error("set_password: no such user " + address);
+    add_user(address, password);
+}
+
+void OldProvider::remove_user(const std::string &address) {
+    users_.erase(address);
+    write_users();
+}
+
+void OldProvider::deliver(const std::string &address, const std::string &folder,
+                          const std::string &rfc822) {
+    if (folder != "INBOX") {
+        RunResult created = dovecot_.doveadm({"mailbox", "create", "-u", address, folder});
+        if (created.exit_code != 0 && created.err.find("already exists") == std::string::npos)
+            throw std::runtime_error("doveadm mailbox create " + folder + " for " + address +
+                                     " failed (" + std::to_string(created.exit_code) +
+                                     "): " + created.err);
+    }
+    RunResult saved = dovecot_.doveadm({"save", "-u", address, "-m", folder}, rfc822);
+    if (saved.exit_code != 0)
+        throw std::runtime_error("doveadm save to " + folder + " for " + address + " failed (" +
+                                 std::to_string(saved.exit_code) + "): " + saved.err);
+}
+
+} // namespace testsupport

@@ -1,0 +1,195 @@
+#include "migration_env.hpp"
+
+#include "process.hpp"
+
+#include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+
+namespace testsupport {
+
+namespace {
+
+std::string env_or_throw(const char *name)
+{
+    const char *v = std::getenv(name);
+    if (v == nullptr || *v == '\0')
+        throw std::runtime_error(std::string(name) + " is not set: run the tests with `meson test`");
+    return v;
+}
+
+void replace_all(std::string &text, const std::string &from, const std::string &to)
+{
+    for (size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size()))
+        text.replace(pos, from.size(), to);
+}
+
+std::string made_dir(const std::string &path)
+{
+    make_dir(path);
+    return path;
+}
+
+OldProviderOptions old_options(const MigrationEnvOptions &o, const TestCA &ca)
+{
+    OldProviderOptions opts;
+    opts.ssl = o.provider_ssl;
+    opts.ca = &ca;
+    return opts;
+}
+
+} // namespace
+
+std::string migrator_path() { return env_or_throw("IMAPMIG_MIGRATOR"); }
+std::string source_root() { return env_or_throw("IMAPMIG_SOURCE_ROOT"); }
+
+MigrationEnv::MigrationEnv(MigrationEnvOptions opts)
+    : dir("imapmig-env"), options(std::move(opts)), db(pg.create_database("mail")),
+      ca(made_dir(dir.file("ca"))), other_ca(made_dir(dir.file("other-ca")), "Unrelated CA"),
+      old("old", old_options(options, ca))
+{
+    old.add_user(alice, alice_pw);
+    old.add_user(bob, bob_pw);
+    old.add_user(carol, carol_pw);
+    old.add_user(stranger, stranger_pw);
+    old.start();
+    key_file = dir.file("imap-migration.key");
+    run_checked({migrator_path(), "key", "generate", key_file});
+    config_path = dir.file("imap-migration.yaml");
+    // The schema first, with a config db upgrade accepts; then the one under test.
+    write_file(config_path, yaml(false), 0640);
+    run_checked({migrator_path(), "-c", config_path, "db", "upgrade"});
+    write_file(config_path, yaml(true), 0640);
+}
+
+MigrationEnv::~MigrationEnv() = default;
+
+std::string MigrationEnv::yaml(bool with_extra) const
+{
+    int port = options.provider_port_override;
+    if (port == 0)
+        port = options.security == "tls" ? old.imaps_port() : old.imap_port();
+    std::string y;
+    y += "database: \"" + db + "\"\n";
+    y += "secret_key_file: " + key_file + "\n";
+    y += "accounts:\n  password_scheme: ARGON2ID\n";
+    y += std::string("  auto_create_domains: ") +
+         (options.auto_create_domains ? "true" : "false") + "\n";
+    y += "login_protection:\n";
+    y += "  max_failures_per_ip: " + std::to_string(options.max_failures_per_ip) + "\n";
+    y += "  max_failures_per_user: " + std::to_string(options.max_failures_per_user) + "\n";
+    y += "  failure_window_seconds: 600\n";
+    y += "  slot_wait_seconds: " + std::to_string(options.slot_wait_seconds) + "\n";
+    y += "providers:\n";
+    y += "  - name: oldmail\n";
+    y += "    host: localhost\n";
+    y += "    port: " + std::to_string(port) + "\n";
+    y += "    security: " + options.security + "\n";
+    if (options.security == "none")
+        y += "    allow_plaintext: true\n";
+    y += "    ca_file: " + (options.trust_provider_ca ? ca.ca_cert() : other_ca.ca_cert()) + "\n";
+    y += "    timeout_seconds: " + std::to_string(options.timeout_seconds) + "\n";
+    y += "    max_connections: " + std::to_string(options.max_connections) + "\n";
+    y += "    domains:\n";
+    y += "      - name: old.example\n        local_domain: new.example\n";
+    y += "      - name: other.example\n";
+    if (with_extra)
+        y += options.extra_yaml;
+    return y;
+}
+
+std::string MigrationEnv::new_dovecot_conf() const
+{
+    // The shipped snippets, pointed at this test's files instead of /etc/dovecot.
+    std::string auth = read_file(source_root() + "/conf.d/auth-imapmigration.conf.ext");
+    std::string sql = read_file(source_root() + "/conf.d/dovecot-sql-imapmigration.conf.ext");
+    const std::string sql_path = dir.file("dovecot-sql-imapmigration.conf.ext");
+    replace_all(auth, "/etc/dovecot/dovecot-sql-imapmigration.conf.ext", sql_path);
+    replace_all(auth, "/etc/dovecot/imap-migration.yaml", config_path);
+    replace_all(sql, "connect = host=/run/postgresql dbname=mail user=mailadmin",
+                "connect = " + db);
+    write_file(sql_path, sql, 0640);
+    const std::string auth_path = dir.file("auth-imapmigration.conf.ext");
+    write_file(auth_path, auth, 0644);
+
+    std::string body;
+    body += "service imap-login {\n  inet_listener imap {\n    port = " +
+            std::to_string(new_imap_port) + "\n  }\n  inet_listener imaps {\n    port = 0\n  }\n}\n";
+    body += "auth_verbose = yes\nauth_debug = yes\nauth_username_format = %Lu\n";
+    body += "!include " + auth_path + "\n";
+    return body;
+}
+
+void MigrationEnv::start_new_dovecot()
+{
+    new_imap_port = free_tcp_port();
+    const std::string module_dir = dir.file("modules");
+    make_dir(module_dir);
+    run_checked({"cp", env_or_throw("IMAPMIG_MODULE"), module_dir + "/"});
+    DovecotOptions o;
+    o.name = "new";
+    o.config_body = new_dovecot_conf();
+    o.module_dir_override = module_dir;
+    new_ = std::make_unique<DovecotInstance>(o);
+    new_->start();
+}
+
+ImapClient::Reply MigrationEnv::imap_login(const std::string &user, const std::string &password)
+{
+    ImapClient client("127.0.0.1", new_imap_port);
+    auto reply = client.login(user, password);
+    if (reply.status == "OK")
+        client.logout();
+    return reply;
+}
+
+RunResult MigrationEnv::auth_test(const std::string &user, const std::string &password,
+                                  const std::string &rip)
+{
+    return new_->auth_test(user, password, rip);
+}
+
+std::string MigrationEnv::sql(const std::string &query) const { return pg_scalar(db, query); }
+
+long MigrationEnv::count(const std::string &table) const
+{
+    return std::stol(sql("SELECT count(*) FROM " + table));
+}
+
+int MigrationEnv::provider_attempts(const std::string &user)
+{
+    // The log process writes asynchronously: let pending lines land first.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const std::string log = old.dovecot().log();
+    const std::string needle = "user=<" + user + ">";
+    int n = 0;
+    size_t pos = 0;
+    while ((pos = log.find(needle, pos)) != std::string::npos) {
+        size_t bol = log.rfind('\n', pos);
+        std::string_view line(log.data() + (bol == std::string::npos ? 0 : bol + 1),
+                              pos - (bol == std::string::npos ? 0 : bol + 1));
+        if (line.find("imap-login:") != std::string_view::npos)
+            ++n;
+        pos += needle.size();
+    }
+    return n;
+}
+
+bool MigrationEnv::logs_free_of_passwords() const
+{
+    const std::string log = new_ ? new_->log() : "";
+    for (const std::string &pw : {alice_pw, bob_pw, carol_pw, stranger_pw})
+        if (log.find(pw) != std::string::npos)
+            return false;
+    return true;
+}
+
+RunResult MigrationEnv::migrator(const std::vector<std::string> &args) const
+{
+    std::vector<std::string> argv{migrator_path(), "-c", config_path};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv);
+}
+
+} // namespace testsupport

@@ -1,0 +1,83 @@
+// The whole login-path setup for integration tests: a private PostgreSQL with our schema, an
+// old provider (Dovecot, TLS with a test CA), our YAML config + key, and the new Dovecot loading
+// the module from the build tree with the shipped conf.d snippet.
+#pragma once
+
+#include "dovecot_instance.hpp"
+#include "pg_cluster.hpp"
+#include "temp_dir.hpp"
+#include "test_ca.hpp"
+#include "imap_client.hpp"
+
+#include <memory>
+#include <string>
+
+namespace testsupport {
+
+// Users at the old provider. Passwords are distinctive so logs can be searched for them.
+inline const std::string alice = "alice@old.example"; // old.example is renamed to new.example
+inline const std::string alice_new = "alice@new.example";
+inline const std::string alice_pw = "Alice-0ld-Pa55!";
+inline const std::string bob = "bob@other.example";
+inline const std::string bob_pw = "B0b-0ld-Secret#";
+inline const std::string carol = "carol@other.example";
+inline const std::string carol_pw = "Car0l-0ld-Secret%";
+inline const std::string stranger = "eve@undeclared.example"; // exists there, not declared here
+inline const std::string stranger_pw = "Eve-0ld-Secret&";
+
+struct MigrationEnvOptions {
+    std::string security = "tls"; // how we talk to the old provider: tls | starttls | none
+    bool provider_ssl = true;      // false: old provider offers neither STARTTLS nor imaps
+    bool trust_provider_ca = true; // false: ca_file is an unrelated CA, verification fails
+    bool auto_create_domains = true;
+    int max_failures_per_ip = 10;
+    int max_failures_per_user = 5;
+    int max_connections = 8;
+    int slot_wait_seconds = 5;
+    int timeout_seconds = 5;
+    // Overrides the provider endpoint (e.g. a fake server): 0 = the old provider's port.
+    int provider_port_override = 0;
+    std::string extra_yaml; // appended to the main YAML file verbatim
+};
+
+class MigrationEnv {
+public:
+    explicit MigrationEnv(MigrationEnvOptions options = {});
+    ~MigrationEnv();
+
+    // Writes the YAML, runs `imap-migrator db upgrade`, starts the new Dovecot.
+    void start_new_dovecot();
+
+    ImapClient::Reply imap_login(const std::string &user, const std::string &password);
+    RunResult auth_test(const std::string &user, const std::string &password,
+                        const std::string &rip = "");
+    std::string sql(const std::string &query) const; // first column of first row
+    long count(const std::string &table) const;
+    // How many LOGIN/AUTHENTICATE attempts for user the old provider has seen (from its log).
+    int provider_attempts(const std::string &user);
+    // True if no password of the test users appears in any log we produce.
+    bool logs_free_of_passwords() const;
+    std::string new_log() const { return new_->log(); }
+    RunResult migrator(const std::vector<std::string> &args) const;
+
+    TempDir dir;
+    MigrationEnvOptions options;
+    PgCluster pg;
+    std::string db;
+    TestCA ca;
+    TestCA other_ca;
+    OldProvider old;
+    std::string key_file;
+    std::string config_path;
+    int new_imap_port = 0;
+
+private:
+    std::string yaml(bool with_extra) const;
+    std::string new_dovecot_conf() const;
+    std::unique_ptr<DovecotInstance> new_;
+};
+
+std::string migrator_path();
+std::string source_root();
+
+} // namespace testsupport
