@@ -122,12 +122,12 @@ TEST_CASE("OldProvider with TLS: IMAP login, STARTTLS, imaps verified by the tes
     }
 
     SECTION("deliver() stores mail a client can see") {
-        old.deliver("alice@old.example", "Archive/2023",
+        old.deliver("alice@old.example", "Archive.2023",
                     "From: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n");
         old.deliver("alice@old.example", "INBOX", "Subject: one\r\n\r\n1\r\n");
         ImapClient c("127.0.0.1", old.imap_port());
         REQUIRE(c.login("alice@old.example", "right \"pass\\word\"").ok());
-        auto sel = c.command("SELECT \"Archive/2023\"");
+        auto sel = c.command("SELECT \"Archive.2023\"");
         REQUIRE(sel.ok());
         CHECK(std::find(sel.untagged.begin(), sel.untagged.end(), "* 1 EXISTS") !=
               sel.untagged.end());

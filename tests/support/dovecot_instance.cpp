@@ -1,6 +1,7 @@
 #include "dovecot_instance.hpp"
 
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <crypt.h>
 #include <csignal>
@@ -12,6 +13,7 @@
 #include <set>
 #include <stdexcept>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
@@ -251,12 +253,14 @@ void DovecotInstance::wait_ready(const std::string &config) {
             pid_ = 0;
             throw failure("exited during startup");
         }
+        // The master creates its sockets first and logs "starting up" once its services run.
+        // (A SIGTERM before that makes the shutdown hang for ~5 s in anvil.)
         struct stat st {};
-        if (stat(auth_socket.c_str(), &st) == 0)
+        if (stat(auth_socket.c_str(), &st) == 0 && log().find("starting up") != std::string::npos)
             break;
         if (Clock::now() >= deadline) {
             stop();
-            throw failure("did not create " + auth_socket + " within 15 s");
+            throw failure("did not start up (auth socket " + auth_socket + ") within 15 s");
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -272,17 +276,45 @@ void DovecotInstance::wait_ready(const std::string &config) {
 void DovecotInstance::stop() {
     if (pid_ <= 0)
         return;
+    // A normal shutdown takes ~1 s (the master gives its log process a second). A SIGTERM that
+    // arrives while a login process is still starting can stall it for ~5 s: force it then.
+    // The master does not wait for client processes (imap) to exit: remember the whole tree,
+    // with the master frozen so that it cannot spawn more meanwhile.
+    kill(pid_, SIGSTOP);
     std::vector<pid_t> children = descendants(pid_);
-    stop_child(pid_, SIGTERM, 10000);
+    kill(pid_, SIGTERM);
+    kill(pid_, SIGCONT);
+    const auto deadline = Clock::now() + std::chrono::milliseconds(options_.stop_grace_ms);
+    while (!child_exited(pid_)) {
+        if (Clock::now() >= deadline) {
+            kill_now();
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     pid_ = 0;
-    // The master normally takes its children down; make sure, by their pids.
-    if (!wait_pids_gone(children, 5000)) {
+    if (!wait_pids_gone(children, 2000)) {
         for (pid_t p : children) {
             if (pid_alive(p))
                 kill(p, SIGKILL);
         }
         wait_pids_gone(children, 2000);
     }
+}
+
+void DovecotInstance::kill_now() {
+    if (pid_ <= 0)
+        return;
+    // Freeze the master so it spawns nothing new, kill its whole tree by pid, then the master.
+    kill(pid_, SIGSTOP);
+    std::vector<pid_t> children = descendants(pid_);
+    for (pid_t p : children)
+        kill(p, SIGKILL);
+    kill(pid_, SIGKILL);
+    while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = 0;
+    wait_pids_gone(children, 5000);
 }
 
 void DovecotInstance::reload() {
@@ -380,6 +412,14 @@ void OldProvider::write_users() {
         throw std::runtime_error("utimensat " + tmp + " failed");
     users_mtime_ = mtime;
     fs::rename(tmp, users_file_);
+    if (dovecot_.running()) {
+        // passwd-file stats the file only when the auth process's second changes: a lookup in
+        // the second of this write might still use the old content.
+        timespec now{};
+        clock_gettime(CLOCK_REALTIME, &now);
+        std::this_thread::sleep_for(std::chrono::nanoseconds(1000000000L - now.tv_nsec) +
+                                    std::chrono::milliseconds(5));
+    }
 }
 
 void OldProvider::add_user(const std::string &address, const std::string &password) {

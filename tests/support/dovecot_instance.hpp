@@ -35,6 +35,8 @@ struct DovecotOptions {
     // children: the base settings therefore add these names to import_environment (a body that
     // sets import_environment itself must list them).
     EnvList env;
+    // How long stop() waits for a clean shutdown before killing the process tree.
+    int stop_grace_ms = 2500;
 };
 
 class DovecotInstance {
@@ -48,9 +50,12 @@ public:
     // auth socket exists and every "port = N" of the config accepts connections. Throws
     // std::runtime_error with the log tail if Dovecot exits or is not ready within 15 s.
     void start();
-    // SIGTERM to the master, wait, SIGKILL if needed; then waits for (or kills) every process
-    // that descended from it. Removes nothing. No-op if not running.
+    // SIGTERM to the master and wait (a clean shutdown takes ~1 s); after stop_grace_ms the
+    // master is frozen and it and all its descendants are SIGKILLed by pid. Removes nothing.
+    // No-op if not running.
     void stop();
+    // SIGKILL the master and every descendant right away (no shutdown log lines).
+    void kill_now();
     // Rewrites dovecot.conf from the current body and makes the running master reload it.
     void reload();
     void set_config_body(std::string body) { options_.config_body = std::move(body); }
@@ -101,7 +106,9 @@ public:
     ~OldProvider() = default;
 
     // Adds or replaces a user. Works while running: the passwd-file is rewritten atomically and
-    // its mtime always moves forward (Dovecot re-reads it on a changed mtime/size).
+    // its mtime always moves forward. Dovecot re-checks the file at most once per second
+    // (per auth process), so while running these calls return only after the wall clock has
+    // reached the next second: up to 1 s each. Add users before start() where possible.
     void add_user(const std::string &address, const std::string &password);
     void set_password(const std::string &address, const std::string &password);
     void remove_user(const std::string &address);
