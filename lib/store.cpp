@@ -19,6 +19,8 @@ Result<Connection> Connection::open(const std::string &conninfo)
     if (raw == nullptr)
         return temporary_error("PostgreSQL: out of memory creating a connection");
     Connection conn(raw);
+    // Server NOTICEs ("... already exists, skipping") would go to stderr of the auth process.
+    PQsetNoticeProcessor(raw, [](void *, const char *) {}, nullptr);
     if (PQstatus(raw) != CONNECTION_OK) {
         std::string msg = PQerrorMessage(raw);
         while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' '))

@@ -276,8 +276,8 @@ void DovecotInstance::wait_ready(const std::string &config) {
 void DovecotInstance::stop() {
     if (pid_ <= 0)
         return;
-    // A normal shutdown takes ~1 s (the master gives its log process a second). A SIGTERM that
-    // arrives while a login process is still starting can stall it for ~5 s: force it then.
+    // A clean shutdown takes ~1.1 s (the master gives its log process a second). It stalls for
+    // seconds when a login process is still starting or still holds a client: force it then.
     // The master does not wait for client processes (imap) to exit: remember the whole tree,
     // with the master frozen so that it cannot spawn more meanwhile.
     kill(pid_, SIGSTOP);
