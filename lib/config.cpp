@@ -145,4 +145,12 @@ std::string_view to_string(SyncDirection direction) {
     return "unknown";
 }
 
+const ProviderConfig *Config::provider(std::string_view name) const
+{
+    for (const auto &p : providers)
+        if (p.name == name)
+            return &p;
+    return nullptr;
+}
+
 } // namespace imapmig

@@ -53,6 +53,10 @@ struct SyncConfig {
     bool create_folders = true;
     std::string folder_exclude;              // ECMAScript regex; empty: nothing excluded
     std::vector<std::string> folder_include; // empty: everything not excluded
+    // offlineimap's metadata (its sync state) per task: losing it duplicates every message.
+    std::string state_dir = "/var/lib/imap-migrator";
+    // private per-run files (the generated config); removed after each run.
+    std::string runtime_dir = "/run/imap-migrator";
 };
 
 // Every check against a provider is a login attempt on someone else's server from our IP.
@@ -80,6 +84,8 @@ struct Config {
     };
     // The provider hosting an old domain (lower-case); provider == nullptr when undeclared.
     Route route_for_old_domain(std::string_view domain) const;
+    // The provider with this name, nullptr if none.
+    const ProviderConfig *provider(std::string_view name) const;
 };
 
 struct ConfigDiagnostic {

@@ -559,6 +559,8 @@ Kind<SyncConfig> sync_kind() {
         field("folder_exclude", &S::folder_exclude,
               text("an ECMAScript regular expression", ecmascript_regex, Empty::allowed)),
         field("folder_include", &S::folder_include, list_of("folder names", text("a folder name"))),
+        field("state_dir", &S::state_dir, text("an absolute directory path", absolute_path)),
+        field("runtime_dir", &S::runtime_dir, text("an absolute directory path", absolute_path)),
     });
 }
 

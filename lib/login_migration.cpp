@@ -1,6 +1,7 @@
 #include "login_migration.hpp"
 
 #include "address.hpp"
+#include "migration_tasks.hpp"
 #include "passwords.hpp"
 #include "provider_guard.hpp"
 
@@ -211,27 +212,12 @@ LoginDecision LoginMigrator::create_local_account(const Target &t, const SecretS
     if (account.value().empty())
         return concurrent_first_login(t, old_login);
 
-    auto migration = c.exec("migration create",
-                            "INSERT INTO migrations (account_id, provider, old_login, secret, "
-                            "secret_key_id) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                            {account.value().str(0, 0), t.provider.name, old_login,
-                             Param::binary({reinterpret_cast<const char *>(sealed.blob.data()),
-                                            sealed.blob.size()}),
-                             sealed.key_id});
+    auto migration = insert_migration_task(
+        c, {account.value().str(0, 0), t.provider.name, old_login, sealed,
+            "first login with the old credentials"});
     if (!migration)
         return database_failure(migration.error());
-    const std::string migration_id = migration.value().str(0, 0);
-    auto event = c.exec("migration event",
-                        "INSERT INTO migration_events (migration_id, kind, message) "
-                        "VALUES ($1, 'created', 'first login with the old credentials')",
-                        {migration_id});
-    if (!event)
-        return database_failure(event.error());
-    // Delivered at commit: wakes the worker for the first sync.
-    auto notify = c.exec("migration notify", "SELECT pg_notify('imap_migration', $1)",
-                         {migration_id});
-    if (!notify)
-        return database_failure(notify.error());
+    const std::string migration_id = migration.value();
     if (auto r = tx.value().commit(); !r)
         return database_failure(r.error());
     return decide(LoginOutcome::ok, LogLevel::info,

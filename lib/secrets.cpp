@@ -284,4 +284,17 @@ Result<SecretString> KeyRing::open(const SealedSecret &sealed,
     return secret;
 }
 
+SealedSecret sealed_secret_from_hex(std::string_view key_id, std::string_view hex)
+{
+    SealedSecret s;
+    s.key_id = std::string(key_id);
+    s.blob.resize(hex.size() / 2);
+    size_t len = 0;
+    if (sodium_hex2bin(s.blob.data(), s.blob.size(), hex.data(), hex.size(), nullptr, &len,
+                       nullptr) != 0)
+        len = 0;
+    s.blob.resize(len);
+    return s;
+}
+
 } // namespace imapmig

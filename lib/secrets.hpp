@@ -35,6 +35,10 @@ struct SealedSecret {
     std::vector<unsigned char> blob; // nonce || ciphertext || tag
 };
 
+// The form the database returns with encode(secret, 'hex'); an invalid hex string gives an
+// empty blob, which then fails to open.
+SealedSecret sealed_secret_from_hex(std::string_view key_id, std::string_view hex);
+
 // A key file holds exactly 32 raw bytes and must not be readable by "other".
 Result<SecretKey> load_key_file(const std::string &path);
 // Creates a new random key file with mode 0600 (0640 if group_readable); refuses to overwrite.

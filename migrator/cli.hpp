@@ -2,6 +2,7 @@
 #pragma once
 
 #include "config.hpp"
+#include "store.hpp"
 
 #include <optional>
 #include <string>
@@ -31,6 +32,10 @@ int usage_error(const std::string &message);
 int fail(const std::string &message);
 // Loads and validates the config, printing every diagnostic to stderr on failure.
 std::optional<Config> load_config_or_report(const std::string &path);
+// Opens the configured database, printing the reason on failure.
+std::optional<Connection> connect_database(const Config &config);
+// Parses a positive migration id; prints a usage error and returns nullopt otherwise.
+std::optional<long long> parse_id(const std::string &text);
 bool wants_help(const std::vector<std::string> &args);
 void print_command_help(const Command &cmd);
 
@@ -38,5 +43,19 @@ int cmd_check_config(Context &);
 int cmd_db_upgrade(Context &);
 int cmd_db_status(Context &);
 int cmd_key_generate(Context &);
+int cmd_worker(Context &);
+int cmd_status(Context &);
+int cmd_generate_offlineimap_config(Context &);
+int cmd_migrations_list(Context &);
+int cmd_migrations_show(Context &);
+int cmd_migrations_stop(Context &);
+int cmd_migrations_resume(Context &);
+int cmd_migrations_resync(Context &);
+int cmd_migrations_finish(Context &);
+int cmd_migrations_delete(Context &);
+int cmd_migrations_secret(Context &);
+int cmd_import(Context &);
+int cmd_migrations_create(Context &);
+int cmd_dovecot_sql_conf(Context &);
 
 } // namespace imapmig::cli

@@ -3,14 +3,14 @@
 #include "schema.hpp"
 #include "store.hpp"
 
+#include <charconv>
 #include <iostream>
 
 namespace imapmig::cli {
 
 namespace {
 
-std::optional<Connection> connect(const std::string &config_path)
-{
+std::optional<Connection> connect(const std::string &config_path) {
     auto config = load_config_or_report(config_path);
     if (!config)
         return std::nullopt;
@@ -22,27 +22,56 @@ std::optional<Connection> connect(const std::string &config_path)
     return std::move(conn.value());
 }
 
+// "--to N" / "--to=N"; 0 when absent; nullopt after a usage error was printed.
+std::optional<int> parse_target(const std::vector<std::string> &args, int &exit_code) {
+    int target = 0;
+    for (size_t i = 0; i < args.size(); ++i) {
+        std::string value;
+        if (args[i] == "--to" && i + 1 < args.size())
+            value = args[++i];
+        else if (args[i].starts_with("--to="))
+            value = args[i].substr(5);
+        else {
+            exit_code = usage_error("db upgrade: unexpected argument '" + args[i] +
+                                    "' (usage: db upgrade [--to N])");
+            return std::nullopt;
+        }
+        auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), target);
+        if (ec != std::errc() || end != value.data() + value.size() || target < 1) {
+            exit_code = usage_error("db upgrade: --to needs a schema version (1, 2, ...)");
+            return std::nullopt;
+        }
+    }
+    return target;
+}
+
 } // namespace
 
-int cmd_db_upgrade(Context &ctx)
-{
-    if (!ctx.args.empty())
-        return usage_error("db upgrade takes no arguments");
+int cmd_db_upgrade(Context &ctx) {
+    int usage_exit = exit_usage;
+    auto target = parse_target(ctx.args, usage_exit);
+    if (!target)
+        return usage_exit;
     auto conn = connect(ctx.config_path);
     if (!conn)
         return exit_error;
-    auto applied = upgrade_schema(*conn, [](const std::string &line) { std::cout << line << "\n"; });
+    auto applied = upgrade_schema(
+        *conn, [](const std::string &line) { std::cout << line << std::endl; }, *target);
     if (!applied)
         return fail(applied.error().message);
-    if (applied.value().empty())
-        std::cout << "schema is up to date (version " << latest_schema_version() << ")\n";
+    auto st = schema_status(*conn);
+    const int now = st ? st.value().current : 0;
+    if (applied.value().empty() && st && now == st.value().latest)
+        std::cout << "schema is up to date (version " << now << ")\n";
+    else if (applied.value().empty())
+        std::cout << "schema is already at version " << now
+                  << " (latest known: " << latest_schema_version() << ")\n";
     else
         std::cout << "schema upgraded to version " << applied.value().back() << "\n";
     return exit_ok;
 }
 
-int cmd_db_status(Context &ctx)
-{
+int cmd_db_status(Context &ctx) {
     if (!ctx.args.empty())
         return usage_error("db status takes no arguments");
     auto conn = connect(ctx.config_path);
@@ -62,6 +91,8 @@ int cmd_db_status(Context &ctx)
                   << " migration(s) pending: back up the database, then run "
                      "`imap-migrator db upgrade`\n";
     }
+    if (s.blocked)
+        std::cout << "note: " << *s.blocked << "\n";
     return exit_ok;
 }
 

@@ -204,9 +204,11 @@ TEST_CASE("DovecotInstance with module_dir_override: private mount, real dir unt
     DovecotInstance dc(opts);
     write_file(dc.base() + "/sql.conf.ext",
                "driver = pgsql\n"
-               "connect = " + db + "\n"
-               "password_query = SELECT username AS user, password FROM users "
-               "WHERE username = '%u'\n");
+               "connect = " +
+                   db +
+                   "\n"
+                   "password_query = SELECT username AS user, password FROM users "
+                   "WHERE username = '%u'\n");
     dc.start();
     std::vector<pid_t> pids = dc.processes();
 

@@ -9,7 +9,6 @@
 #include <ctime>
 #include <fcntl.h>
 #include <filesystem>
-#include <regex>
 #include <set>
 #include <stdexcept>
 #include <sys/stat.h>
@@ -42,11 +41,15 @@ std::string short_name(const std::string &name) {
 }
 
 std::string base_settings(const DovecotOptions &opts, const std::string &base) {
-    std::string instance = "imapmig-" + short_name(opts.name) + "-" + fs::path(base).filename().string();
-    std::string conf = "# Written by testsupport::DovecotInstance (" + opts.name + ")\n"
+    std::string instance =
+        "imapmig-" + short_name(opts.name) + "-" + fs::path(base).filename().string();
+    std::string conf = "# Written by testsupport::DovecotInstance (" + opts.name +
+                       ")\n"
                        "base_dir = {BASE}/run\n"
                        "state_dir = {BASE}/state\n"
-                       "instance_name = " + instance + "\n"
+                       "instance_name = " +
+                       instance +
+                       "\n"
                        "log_path = {BASE}/dovecot.log\n"
                        "info_log_path = {BASE}/dovecot.log\n"
                        "debug_log_path = {BASE}/dovecot.log\n"
@@ -87,21 +90,28 @@ std::string base_settings(const DovecotOptions &opts, const std::string &base) {
 
 // Every "port = N" (N > 0) in the config: the listeners start() waits for.
 std::set<int> configured_ports(const std::string &config) {
-    static const std::regex port_re(R"(^\s*port\s*=\s*([0-9]+)\s*$)");
     std::set<int> ports;
     std::size_t start = 0;
     while (start < config.size()) {
         std::size_t end = config.find('\n', start);
         if (end == std::string::npos)
             end = config.size();
-        std::smatch m;
         std::string line = config.substr(start, end - start);
-        if (std::regex_match(line, m, port_re)) {
-            int port = std::stoi(m[1].str());
-            if (port > 0)
-                ports.insert(port);
-        }
         start = end + 1;
+        const std::size_t key = line.find_first_not_of(" \t");
+        if (key == std::string::npos || line.compare(key, 4, "port") != 0)
+            continue;
+        std::size_t pos = line.find_first_not_of(" \t", key + 4);
+        if (pos == std::string::npos || line[pos] != '=')
+            continue;
+        pos = line.find_first_not_of(" \t", pos + 1);
+        const std::size_t digits_end = line.find_first_not_of("0123456789", pos);
+        if (pos == std::string::npos || digits_end == pos ||
+            line.find_first_not_of(" \t\r", digits_end) != std::string::npos)
+            continue;
+        const int port = std::stoi(line.substr(pos, digits_end - pos));
+        if (port > 0)
+            ports.insert(port);
     }
     return ports;
 }
@@ -163,7 +173,9 @@ std::string DovecotInstance::config_text() const {
     return expand(base_settings(options_, base()) + options_.config_body + "\n");
 }
 
-std::string DovecotInstance::log() const { return read_file_or_empty(log_path()); }
+std::string DovecotInstance::log() const {
+    return read_file_or_empty(log_path());
+}
 
 std::string DovecotInstance::log_since(std::size_t offset) const {
     std::string all = log();
@@ -293,13 +305,17 @@ void DovecotInstance::stop() {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     pid_ = 0;
-    if (!wait_pids_gone(children, 2000)) {
+    // Orphaned imap/stats/log processes can linger for seconds (an imap process waits for its
+    // client): they get SIGTERM, then SIGKILL, by pid.
+    for (int sig : {SIGTERM, SIGKILL}) {
+        if (wait_pids_gone(children, sig == SIGTERM ? 100 : 300))
+            return;
         for (pid_t p : children) {
             if (pid_alive(p))
-                kill(p, SIGKILL);
+                kill(p, sig);
         }
-        wait_pids_gone(children, 2000);
     }
+    wait_pids_gone(children, 2000);
 }
 
 void DovecotInstance::kill_now() {
@@ -380,7 +396,8 @@ std::string old_provider_body(bool ssl, int imap_port, int imaps_port) {
 OldProvider::OldProvider(const std::string &name, OldProviderOptions options)
     : options_(std::move(options)), imap_port_(free_tcp_port()),
       imaps_port_(options_.ssl ? free_tcp_port() : 0),
-      dovecot_(DovecotOptions{name, old_provider_body(options_.ssl, imap_port_, imaps_port_), {}, {}}) {
+      dovecot_(
+          DovecotOptions{name, old_provider_body(options_.ssl, imap_port_, imaps_port_), {}, {}}) {
     users_file_ = dovecot_.base() + "/users";
     write_users();
     if (options_.ssl) {

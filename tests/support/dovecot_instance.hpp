@@ -62,7 +62,7 @@ public:
     void set_config_body(std::string body) { options_.config_body = std::move(body); }
 
     bool running() const { return pid_ > 0; }
-    pid_t pid() const { return pid_; } // master pid, 0 when stopped
+    pid_t pid() const { return pid_; }    // master pid, 0 when stopped
     std::vector<pid_t> processes() const; // master + its live descendants (empty when stopped)
 
     const std::string &base() const { return dir_.path(); }
@@ -70,7 +70,7 @@ public:
     const std::string &name() const { return options_.name; }
     std::string log_path() const { return base() + "/dovecot.log"; }
     std::string expand(const std::string &text) const; // replaces {BASE}
-    std::string config_text() const;                    // base settings + expanded body
+    std::string config_text() const;                   // base settings + expanded body
 
     std::string log() const; // whole dovecot.log (log, info and debug go to one file)
     std::size_t log_size() const { return log().size(); }
@@ -78,7 +78,8 @@ public:
     // Polls the log until it contains needle (after offset); false on timeout.
     bool wait_for_log(const std::string &needle, int timeout_ms, std::size_t offset = 0) const;
 
-    RunResult doveadm(const std::vector<std::string> &args, const std::string &stdin_data = {}) const;
+    RunResult doveadm(const std::vector<std::string> &args,
+                      const std::string &stdin_data = {}) const;
     // doveadm auth test [-x rip=<rip>] user password: exit 0 = ok, 77 = failed.
     RunResult auth_test(const std::string &user, const std::string &password,
                         const std::string &rip = "") const;
@@ -94,8 +95,8 @@ private:
 };
 
 struct OldProviderOptions {
-    bool ssl = true;             // false: no STARTTLS offered, no imaps listener
-    const TestCA *ca = nullptr;  // signs the server cert; nullptr: a private CA in the instance dir
+    bool ssl = true;            // false: no STARTTLS offered, no imaps listener
+    const TestCA *ca = nullptr; // signs the server cert; nullptr: a private CA in the instance dir
     std::string cert_cn = "localhost";
 };
 
@@ -117,7 +118,7 @@ public:
     void start() { dovecot_.start(); }
     void stop() { dovecot_.stop(); }
     int imap_port() const { return imap_port_; }
-    int imaps_port() const { return imaps_port_; } // 0 without ssl
+    int imaps_port() const { return imaps_port_; }    // 0 without ssl
     const std::string &host() const { return host_; } // "127.0.0.1"
     // PEM of the CA that signed the server certificate ("" without ssl).
     const std::string &ca_cert() const { return ca_cert_; }

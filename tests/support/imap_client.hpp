@@ -16,9 +16,9 @@ public:
     ImapClient &operator=(const ImapClient &) = delete;
 
     struct Reply {
-        std::string status;                 // "OK", "NO", "BAD" (of the tagged line)
-        std::string text;                   // rest of the tagged line, e.g. "[ALERT] Go away"
-        std::vector<std::string> untagged;  // "* ..." lines as received (no CRLF), literals inline
+        std::string status;                // "OK", "NO", "BAD" (of the tagged line)
+        std::string text;                  // rest of the tagged line, e.g. "[ALERT] Go away"
+        std::vector<std::string> untagged; // "* ..." lines as received (no CRLF), literals inline
         bool ok() const { return status == "OK"; }
     };
 
@@ -36,8 +36,8 @@ public:
     bool connected() const { return fd_ >= 0; }
 
 private:
-    std::string read_line();      // one line without CRLF, literals ({N}) appended inline
-    std::string read_raw_line();  // up to CRLF
+    std::string read_line();     // one line without CRLF, literals ({N}) appended inline
+    std::string read_raw_line(); // up to CRLF
     std::string read_bytes(std::size_t n);
     void send_all(const std::string &data);
     bool fill();

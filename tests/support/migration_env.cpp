@@ -2,6 +2,8 @@
 
 #include "process.hpp"
 
+#include "passwords.hpp"
+
 #include <chrono>
 #include <cstdlib>
 #include <stdexcept>
@@ -54,9 +56,14 @@ MigrationEnv::MigrationEnv(MigrationEnvOptions opts)
     old.add_user(carol, carol_pw);
     old.add_user(stranger, stranger_pw);
     old.start();
+    new_imap_port = free_tcp_port();
     key_file = dir.file("imap-migration.key");
     run_checked({migrator_path(), "key", "generate", key_file});
     config_path = dir.file("imap-migration.yaml");
+    master_password_file = dir.file("master.pass");
+    write_file(master_password_file, master_pw + "\n", 0600);
+    state_dir = dir.file("state");
+    runtime_dir = dir.file("run");
     // The schema first, with a config db upgrade accepts; then the one under test.
     write_file(config_path, yaml(false), 0640);
     run_checked({migrator_path(), "-c", config_path, "db", "upgrade"});
@@ -81,6 +88,10 @@ std::string MigrationEnv::yaml(bool with_extra) const
     y += "  max_failures_per_user: " + std::to_string(options.max_failures_per_user) + "\n";
     y += "  failure_window_seconds: 600\n";
     y += "  slot_wait_seconds: " + std::to_string(options.slot_wait_seconds) + "\n";
+    y += "local_imap:\n  host: 127.0.0.1\n  port: " + std::to_string(new_imap_port) + "\n";
+    y += "  master_user: " + master_user + "\n  master_password_file: " + master_password_file + "\n";
+    y += "sync:\n  state_dir: " + state_dir + "\n  runtime_dir: " + runtime_dir + "\n";
+    y += options.sync_yaml;
     y += "providers:\n";
     y += "  - name: oldmail\n";
     y += "    host: localhost\n";
@@ -110,12 +121,20 @@ std::string MigrationEnv::new_dovecot_conf() const
     replace_all(sql, "connect = host=/run/postgresql dbname=mail user=mailadmin",
                 "connect = " + db);
     write_file(sql_path, sql, 0640);
+    const std::string masters = dir.file("imap-migration-master-users");
+    auto hash = imapmig::hash_password("SHA512-CRYPT", imapmig::SecretString(master_pw));
+    write_file(masters, master_user + ":" + hash.value() + "\n", 0640);
+    chown_to(masters, "root", "dovecot"); // read by the auth process, which runs as dovecot
+    replace_all(auth, "/etc/dovecot/imap-migration-master-users", masters);
     const std::string auth_path = dir.file("auth-imapmigration.conf.ext");
     write_file(auth_path, auth, 0644);
 
     std::string body;
     body += "service imap-login {\n  inet_listener imap {\n    port = " +
             std::to_string(new_imap_port) + "\n  }\n  inet_listener imaps {\n    port = 0\n  }\n}\n";
+    // A different hierarchy separator than the old provider's '.', so folder names must be
+    // translated by the sync.
+    body += "namespace inbox {\n  inbox = yes\n  separator = /\n}\n";
     body += "auth_verbose = yes\nauth_debug = yes\nauth_username_format = %Lu\n";
     body += "!include " + auth_path + "\n";
     return body;
@@ -123,7 +142,6 @@ std::string MigrationEnv::new_dovecot_conf() const
 
 void MigrationEnv::start_new_dovecot()
 {
-    new_imap_port = free_tcp_port();
     const std::string module_dir = dir.file("modules");
     make_dir(module_dir);
     run_checked({"cp", env_or_throw("IMAPMIG_MODULE"), module_dir + "/"});

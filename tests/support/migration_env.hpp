@@ -24,6 +24,8 @@ inline const std::string carol = "carol@other.example";
 inline const std::string carol_pw = "Car0l-0ld-Secret%";
 inline const std::string stranger = "eve@undeclared.example"; // exists there, not declared here
 inline const std::string stranger_pw = "Eve-0ld-Secret&";
+inline const std::string master_user = "imap-migrator";
+inline const std::string master_pw = "Ma5ter-Of-Migrati0n";
 
 struct MigrationEnvOptions {
     std::string security = "tls"; // how we talk to the old provider: tls | starttls | none
@@ -38,6 +40,7 @@ struct MigrationEnvOptions {
     // Overrides the provider endpoint (e.g. a fake server): 0 = the old provider's port.
     int provider_port_override = 0;
     std::string extra_yaml; // appended to the main YAML file verbatim
+    std::string sync_yaml;  // extra keys of the sync section, each "  key: value\n"
 };
 
 class MigrationEnv {
@@ -57,6 +60,7 @@ public:
     int provider_attempts(const std::string &user);
     // True if no password of the test users appears in any log we produce.
     bool logs_free_of_passwords() const;
+    DovecotInstance &new_dovecot() { return *new_; }
     std::string new_log() const { return new_->log(); }
     RunResult migrator(const std::vector<std::string> &args) const;
 
@@ -69,6 +73,9 @@ public:
     OldProvider old;
     std::string key_file;
     std::string config_path;
+    std::string master_password_file;
+    std::string state_dir;
+    std::string runtime_dir;
     int new_imap_port = 0;
 
 private:

@@ -101,7 +101,9 @@ PgCluster::PgCluster() : dir_("imapmig-pg") {
     start();
 }
 
-PgCluster::~PgCluster() { kill_immediately(); }
+PgCluster::~PgCluster() {
+    kill_immediately();
+}
 
 void PgCluster::kill_immediately() noexcept {
     if (pid_ > 0) {
@@ -120,7 +122,9 @@ std::string PgCluster::tcp_conninfo(const std::string &dbname) const {
     return "host=127.0.0.1 port=" + std::to_string(port_) + " dbname=" + dbname + " user=postgres";
 }
 
-std::string PgCluster::log() const { return read_file_or_empty(log_path_); }
+std::string PgCluster::log() const {
+    return read_file_or_empty(log_path_);
+}
 
 void PgCluster::start() {
     if (pid_ > 0)

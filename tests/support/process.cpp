@@ -116,18 +116,34 @@ struct ChildFailure {
     int step;
     int err;
 };
-enum Step { step_dup = 1, step_unshare, step_mount, step_setuid, step_prctl, step_exec, step_chdir };
+enum Step {
+    step_dup = 1,
+    step_unshare,
+    step_mount,
+    step_setuid,
+    step_prctl,
+    step_exec,
+    step_chdir
+};
 
 const char *step_name(int step) {
     switch (step) {
-    case step_dup: return "dup2";
-    case step_unshare: return "unshare(CLONE_NEWNS)";
-    case step_mount: return "mount";
-    case step_setuid: return "setgid/setuid";
-    case step_prctl: return "prctl(PR_SET_PDEATHSIG)";
-    case step_exec: return "execve";
-    case step_chdir: return "chdir";
-    default: return "setup";
+    case step_dup:
+        return "dup2";
+    case step_unshare:
+        return "unshare(CLONE_NEWNS)";
+    case step_mount:
+        return "mount";
+    case step_setuid:
+        return "setgid/setuid";
+    case step_prctl:
+        return "prctl(PR_SET_PDEATHSIG)";
+    case step_exec:
+        return "execve";
+    case step_chdir:
+        return "chdir";
+    default:
+        return "setup";
     }
 }
 
@@ -217,8 +233,10 @@ RunResult run(const std::vector<std::string> &argv, const std::string &stdin_dat
         pollfd fds[3] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}, {in_fd, POLLOUT, 0}};
         int wait_ms = 100;
         if (!timed_out) {
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-            wait_ms = static_cast<int>(std::max<long long>(0, std::min<long long>(left.count(), 1000)));
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+            wait_ms =
+                static_cast<int>(std::max<long long>(0, std::min<long long>(left.count(), 1000)));
         }
         int rc = poll(fds, 3, wait_ms);
         if (rc < 0 && errno != EINTR)
@@ -264,8 +282,8 @@ RunResult run_checked(const std::vector<std::string> &argv, const std::string &s
                       const EnvList &extra_env, int timeout_ms) {
     RunResult r = run(argv, stdin_data, extra_env, timeout_ms);
     if (r.exit_code != 0)
-        throw std::runtime_error(join_args(argv) + " exited " + std::to_string(r.exit_code) +
-                                 ": " + r.err + r.out);
+        throw std::runtime_error(join_args(argv) + " exited " + std::to_string(r.exit_code) + ": " +
+                                 r.err + r.out);
     return r;
 }
 

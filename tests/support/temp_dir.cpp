@@ -56,7 +56,9 @@ TempDir &TempDir::operator=(TempDir &&other) noexcept {
     return *this;
 }
 
-std::string TempDir::file(const std::string &name) const { return path_ + "/" + name; }
+std::string TempDir::file(const std::string &name) const {
+    return path_ + "/" + name;
+}
 
 void write_file(const std::string &path, const std::string &content, mode_t mode) {
     int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);

@@ -47,9 +47,27 @@ TestCA::TestCA(const std::string &dir, const std::string &name)
                     "keyUsage = critical,keyCertSign,cRLSign\n"
                     "subjectKeyIdentifier = hash\n"
                     "authorityKeyIdentifier = keyid:always\n");
-    run_checked({"openssl", "req", "-x509", "-config", cnf, "-extensions", "v3_ca", "-newkey", "ec",
-                 "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", ca_key_, "-out",
-                 ca_cert_, "-days", "2", "-subj", "/CN=" + subj_value(name), "-sha256"});
+    run_checked({"openssl",
+                 "req",
+                 "-x509",
+                 "-config",
+                 cnf,
+                 "-extensions",
+                 "v3_ca",
+                 "-newkey",
+                 "ec",
+                 "-pkeyopt",
+                 "ec_paramgen_curve:prime256v1",
+                 "-nodes",
+                 "-keyout",
+                 ca_key_,
+                 "-out",
+                 ca_cert_,
+                 "-days",
+                 "2",
+                 "-subj",
+                 "/CN=" + subj_value(name),
+                 "-sha256"});
     chmod(ca_key_.c_str(), 0600);
     chmod(ca_cert_.c_str(), 0644);
 }
@@ -69,11 +87,11 @@ CertPair TestCA::issue(const std::string &common_name) const {
                     "subjectAltName = " +
                         san + "\n");
     run_checked({"openssl", "req", "-new", "-config", dir_ + "/ca.cnf", "-newkey", "ec", "-pkeyopt",
-                 "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", pair.key, "-out", csr, "-subj",
-                 "/CN=" + subj_value(common_name)});
+                 "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", pair.key, "-out", csr,
+                 "-subj", "/CN=" + subj_value(common_name)});
     run_checked({"openssl", "x509", "-req", "-in", csr, "-CA", ca_cert_, "-CAkey", ca_key_,
-                 "-CAserial", dir_ + "/ca.srl", "-CAcreateserial", "-days", "2", "-sha256", "-extfile", ext,
-                 "-out", pair.cert});
+                 "-CAserial", dir_ + "/ca.srl", "-CAcreateserial", "-days", "2", "-sha256",
+                 "-extfile", ext, "-out", pair.cert});
     // Dovecot reads ssl_key as root at startup, but doveadm/others may not: 0644 in a temp dir.
     chmod(pair.key.c_str(), 0644);
     chmod(pair.cert.c_str(), 0644);

@@ -1,0 +1,46 @@
+// What admins see and do with migrations: list, show, stop, resume, resync, finish, delete.
+// Each change is one statement with its event row, and wakes the workers.
+#pragma once
+
+#include "error.hpp"
+#include "store.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace imapmig {
+
+struct MigrationRow {
+    long long id = 0;
+    std::string user, provider, old_login, state;
+    std::string created_at, last_sync_at, next_sync_at, last_error; // "" when NULL
+    long long messages_copied = 0, messages_total = 0;
+    int folders_done = 0, folders_total = 0, attempts = 0, runs = 0;
+    bool finish_requested = false, has_secret = false;
+};
+
+struct MigrationEvent {
+    std::string at, kind, message;
+};
+
+struct MigrationFilter {
+    std::string state;  // "" = any
+    std::string domain; // local domain, "" = any
+    bool active_only = false; // pending, syncing, synced, failed
+};
+
+Result<std::vector<MigrationRow>> list_migrations(Connection &conn, const MigrationFilter &filter);
+Result<std::optional<MigrationRow>> find_migration(Connection &conn, long long id);
+Result<std::vector<MigrationEvent>> migration_events(Connection &conn, long long id, int limit);
+
+enum class AdminAction { stop, resume, resync, finish };
+
+// Returns the state afterwards; a permanent error explains why the action does not apply.
+Result<std::string> apply_admin_action(Connection &conn, long long id, AdminAction action);
+// Removes the task, its sealed password and its events; never the account or its mail.
+Result<void> delete_migration(Connection &conn, long long id);
+
+const std::vector<std::string> &migration_states();
+
+} // namespace imapmig

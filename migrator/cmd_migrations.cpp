@@ -1,0 +1,250 @@
+// migrations list|show|stop|resume|resync|finish|delete|secret
+#include "cli.hpp"
+
+#include "json.hpp"
+#include "login_migration.hpp"
+#include "migration_admin.hpp"
+#include "offlineimap_sync.hpp"
+#include "secrets.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+namespace imapmig::cli {
+
+namespace {
+
+struct ListArgs {
+    MigrationFilter filter;
+    bool json = false;
+};
+
+std::optional<ListArgs> parse_list_args(const std::vector<std::string> &args)
+{
+    ListArgs out;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string &a = args[i];
+        if (a == "--json") {
+            out.json = true;
+        } else if ((a == "--state" || a == "--domain") && i + 1 < args.size()) {
+            (a == "--state" ? out.filter.state : out.filter.domain) = args[++i];
+        } else {
+            usage_error("migrations list: unexpected argument '" + a + "'");
+            return std::nullopt;
+        }
+    }
+    const auto &states = migration_states();
+    if (!out.filter.state.empty() &&
+        std::find(states.begin(), states.end(), out.filter.state) == states.end()) {
+        std::string all;
+        for (const auto &s : states)
+            all += (all.empty() ? "" : ", ") + s;
+        usage_error("--state must be one of " + all);
+        return std::nullopt;
+    }
+    return out;
+}
+
+void print_json(const std::vector<MigrationRow> &rows)
+{
+    std::cout << "[";
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const MigrationRow &m = rows[i];
+        auto opt = [](const std::string &v) { return v.empty() ? "null" : json_quote(v); };
+        std::cout << (i ? ",\n " : "") << "{\"id\": " << m.id << ", \"user\": " << json_quote(m.user)
+                  << ", \"provider\": " << json_quote(m.provider)
+                  << ", \"old_login\": " << json_quote(m.old_login)
+                  << ", \"state\": " << json_quote(m.state)
+                  << ", \"created_at\": " << json_quote(m.created_at)
+                  << ", \"last_sync_at\": " << opt(m.last_sync_at)
+                  << ", \"next_sync_at\": " << opt(m.next_sync_at)
+                  << ", \"messages_copied\": " << m.messages_copied
+                  << ", \"messages_total\": " << m.messages_total
+                  << ", \"folders_done\": " << m.folders_done
+                  << ", \"folders_total\": " << m.folders_total << ", \"runs\": " << m.runs
+                  << ", \"attempts\": " << m.attempts
+                  << ", \"finish_requested\": " << (m.finish_requested ? "true" : "false")
+                  << ", \"last_error\": " << opt(m.last_error) << "}";
+    }
+    std::cout << "]\n";
+}
+
+void print_table(const std::vector<MigrationRow> &rows)
+{
+    std::printf("%-6s %-21s %-32s %-10s %9s  %-19s  %s\n", "ID", "STATE", "USER", "PROVIDER",
+                "MESSAGES", "LAST SYNC", "LAST ERROR");
+    for (const auto &m : rows) {
+        std::string err = m.last_error.size() > 60 ? m.last_error.substr(0, 57) + "..." : m.last_error;
+        std::printf("%-6lld %-21s %-32s %-10s %9lld  %-19s  %s\n", m.id, m.state.c_str(),
+                    m.user.c_str(), m.provider.c_str(), m.messages_copied,
+                    m.last_sync_at.empty() ? "-" : m.last_sync_at.c_str(), err.c_str());
+    }
+    std::fflush(stdout);
+}
+
+// Config + database + one ID argument: the shape of most subcommands here.
+struct Target {
+    Config config;
+    Connection conn;
+    long long id;
+};
+
+std::optional<Target> open_target(Context &ctx, size_t extra_args = 0)
+{
+    if (ctx.args.size() != 1 + extra_args) {
+        usage_error("expected a migration ID");
+        return std::nullopt;
+    }
+    auto id = parse_id(ctx.args[0]);
+    if (!id)
+        return std::nullopt;
+    auto config = load_config_or_report(ctx.config_path);
+    if (!config)
+        return std::nullopt;
+    auto conn = connect_database(*config);
+    if (!conn)
+        return std::nullopt;
+    return Target{std::move(*config), std::move(*conn), *id};
+}
+
+int run_action(Context &ctx, AdminAction action, const char *done)
+{
+    if (ctx.args.size() != 1)
+        return usage_error("expected one migration ID");
+    auto t = open_target(ctx);
+    if (!t)
+        return ctx.args.size() == 1 ? exit_error : exit_usage;
+    auto state = apply_admin_action(t->conn, t->id, action);
+    if (!state)
+        return fail(state.error().message);
+    std::cout << "migration " << t->id << " " << done << " (state: " << state.value() << ")\n";
+    return exit_ok;
+}
+
+} // namespace
+
+int cmd_migrations_list(Context &ctx)
+{
+    auto args = parse_list_args(ctx.args);
+    if (!args)
+        return exit_usage;
+    auto config = load_config_or_report(ctx.config_path);
+    if (!config)
+        return exit_error;
+    auto conn = connect_database(*config);
+    if (!conn)
+        return exit_error;
+    auto rows = list_migrations(*conn, args->filter);
+    if (!rows)
+        return fail(rows.error().message);
+    if (args->json)
+        print_json(rows.value());
+    else
+        print_table(rows.value());
+    return exit_ok;
+}
+
+int cmd_migrations_show(Context &ctx)
+{
+    auto t = open_target(ctx);
+    if (!t)
+        return ctx.args.size() == 1 ? exit_error : exit_usage;
+    auto row = find_migration(t->conn, t->id);
+    if (!row)
+        return fail(row.error().message);
+    if (!row.value())
+        return fail("migration " + std::to_string(t->id) + " does not exist");
+    const MigrationRow &m = *row.value();
+    std::cout << "migration:        " << m.id << "\nuser:             " << m.user
+              << "\nold login:        " << m.old_login << " at " << m.provider
+              << "\nstate:            " << m.state << (m.finish_requested ? " (finish requested)" : "")
+              << "\ncreated:          " << m.created_at
+              << "\nlast sync:        " << (m.last_sync_at.empty() ? "never" : m.last_sync_at)
+              << "\nnext sync:        " << (m.next_sync_at.empty() ? "-" : m.next_sync_at)
+              << "\nruns:             " << m.runs << " (" << m.attempts << " failed in a row)"
+              << "\nfolders:          " << m.folders_done << "/" << m.folders_total
+              << "\nmessages copied:  " << m.messages_copied << " (old side lists "
+              << m.messages_total << ")"
+              << "\nold password:     " << (m.has_secret ? "stored (sealed)" : "wiped")
+              << "\nlast error:       " << (m.last_error.empty() ? "-" : m.last_error) << "\n";
+    auto events = migration_events(t->conn, t->id, 20);
+    if (events) {
+        std::cout << "recent events:\n";
+        for (const auto &e : events.value())
+            std::cout << "  " << e.at << "  " << e.kind << "  " << e.message << "\n";
+    }
+    return exit_ok;
+}
+
+int cmd_migrations_stop(Context &ctx) { return run_action(ctx, AdminAction::stop, "stopped"); }
+int cmd_migrations_resume(Context &ctx) { return run_action(ctx, AdminAction::resume, "resumed"); }
+int cmd_migrations_resync(Context &ctx)
+{
+    return run_action(ctx, AdminAction::resync, "will sync again now");
+}
+int cmd_migrations_finish(Context &ctx)
+{
+    return run_action(ctx, AdminAction::finish, "will finish after one more sync");
+}
+
+int cmd_migrations_delete(Context &ctx)
+{
+    auto t = open_target(ctx);
+    if (!t)
+        return ctx.args.size() == 1 ? exit_error : exit_usage;
+    if (auto r = delete_migration(t->conn, t->id); !r)
+        return fail(r.error().message);
+    // offlineimap's sync state on this host; a worker elsewhere prunes its own copy.
+    std::error_code ec;
+    std::filesystem::remove_all(migration_state_dir(t->config, t->id), ec);
+    std::cout << "migration " << t->id
+              << " deleted (its stored password and sync state with it; the account and its mail "
+                 "stay)\n";
+    return exit_ok;
+}
+
+int cmd_migrations_secret(Context &ctx)
+{
+    if (ctx.args.size() != 2 || (ctx.args[1] != "old" && ctx.args[1] != "new"))
+        return usage_error("migrations secret ID old|new");
+    if (::isatty(STDOUT_FILENO))
+        return fail("refusing to print a password to a terminal (this is for offlineimap's "
+                    "pythonfile, through a pipe)");
+    auto t = open_target(ctx, 1);
+    if (!t)
+        return exit_error;
+    if (ctx.args[1] == "new") {
+        if (!t->config.local_imap)
+            return fail("the local_imap section is not configured");
+        std::ifstream in(t->config.local_imap->master_password_file);
+        std::string line;
+        if (!in || !std::getline(in, line))
+            return fail("cannot read " + t->config.local_imap->master_password_file);
+        std::cout << line << "\n";
+        return exit_ok;
+    }
+    auto r = t->conn.exec("migration secret",
+                          "SELECT provider, old_login, secret_key_id, encode(secret, 'hex') "
+                          "FROM migrations WHERE id = $1 AND secret IS NOT NULL",
+                          {std::to_string(t->id)});
+    if (!r)
+        return fail(r.error().message);
+    if (r.value().empty())
+        return fail("migration " + std::to_string(t->id) + " has no stored password");
+    auto keys = KeyRing::load(t->config.secret_key_file, t->config.previous_secret_key_files);
+    if (!keys)
+        return fail(keys.error().message);
+    SealedSecret sealed = sealed_secret_from_hex(r.value().text(0, 2), r.value().text(0, 3));
+    auto pw = keys.value().open(sealed, migration_secret_context(r.value().str(0, 0),
+                                                                  r.value().str(0, 1)));
+    if (!pw)
+        return fail(pw.error().message);
+    std::cout << pw.value().reveal() << "\n";
+    return exit_ok;
+}
+
+} // namespace imapmig::cli

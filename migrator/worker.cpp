@@ -1,0 +1,338 @@
+#include "worker.hpp"
+
+#include "config.hpp"
+#include "login_migration.hpp"
+#include "offlineimap_sync.hpp"
+#include "provider_guard.hpp"
+#include "secrets.hpp"
+#include "store.hpp"
+#include "task_queue.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <iostream>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+namespace imapmig::worker {
+
+namespace {
+
+constexpr std::chrono::seconds lease{120};
+
+std::mutex log_mutex;
+
+// One line per event, as journald expects.
+void log_line(const std::string &line)
+{
+    std::lock_guard<std::mutex> lock(log_mutex);
+    std::cerr << line << std::endl;
+}
+
+std::string task_label(const ClaimedTask &t)
+{
+    return "migration=" + std::to_string(t.id) + " user=" + t.local_user + " provider=" + t.provider;
+}
+
+std::string worker_identity()
+{
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    return std::string(host) + ":" + std::to_string(::getpid());
+}
+
+Result<SecretString> read_master_password(const LocalImapConfig &local)
+{
+    std::ifstream in(local.master_password_file);
+    std::string line;
+    if (!in || !std::getline(in, line) || line.empty())
+        return config_error("cannot read the master password from " + local.master_password_file);
+    SecretString pw(line);
+    sodium_memzero(line.data(), line.size());
+    return pw;
+}
+
+// What a loaded configuration gives the worker; replaced as a whole on SIGHUP.
+struct Setup {
+    Config config;
+    KeyRing keys;
+    std::vector<std::string> providers;
+};
+
+Result<std::shared_ptr<const Setup>> load_setup(const std::string &path)
+{
+    ConfigLoadResult loaded = load_config(path);
+    if (!loaded.config) {
+        std::string all;
+        for (const auto &d : loaded.errors)
+            all += (all.empty() ? "" : "\n") + d.to_string();
+        return config_error(all);
+    }
+    if (!loaded.config->local_imap)
+        return config_error(path + ": the worker needs the local_imap section (Dovecot master user)");
+    auto keys = KeyRing::load(loaded.config->secret_key_file,
+                              loaded.config->previous_secret_key_files);
+    if (!keys)
+        return keys.error();
+    std::vector<std::string> names;
+    for (const auto &p : loaded.config->providers)
+        names.push_back(p.name);
+    return std::make_shared<const Setup>(
+        Setup{std::move(*loaded.config), std::move(keys.value()), std::move(names)});
+}
+
+struct Job {
+    std::shared_ptr<const Setup> setup;
+    std::unique_ptr<Connection> conn; // the slot's lock lives in this session
+    std::optional<ProviderSlot> slot;
+    ClaimedTask task;
+    std::atomic<bool> cancel{false};
+    std::atomic<bool> done{false};
+    std::thread thread;
+};
+
+void record_report(TaskQueue &queue, const Job &job, const SyncReport &report)
+{
+    const ClaimedTask &t = job.task;
+    if (report.cancelled) {
+        (void)queue.release(t, "worker stopped; the run will continue later");
+        log_line(task_label(t) + ": interrupted, handed back");
+        return;
+    }
+    if (report.lease_lost) {
+        log_line(task_label(t) + ": taken away (stopped or deleted by an admin), run aborted");
+        return;
+    }
+    auto r = queue.record(t, report.outcome, report.progress, report.error, report.duration,
+                          job.setup->config.sync.interval_minutes);
+    std::ostringstream msg;
+    msg << task_label(t) << ": ";
+    if (report.outcome == RunOutcome::synced)
+        msg << (t.finish_requested ? "finished" : "synced") << ", "
+            << report.progress.messages_copied << " message(s) copied, "
+            << report.progress.folders_done << " folder(s), " << report.duration.count() << " ms";
+    else
+        msg << (report.outcome == RunOutcome::credentials_rejected ? "credentials_rejected: "
+                                                                   : "failed: ")
+            << report.error;
+    if (!r)
+        msg << " (recording it failed: " << r.error().message << ")";
+    log_line(msg.str());
+}
+
+void run_job(Job &job, const Options &options)
+{
+    const Setup &s = *job.setup;
+    TaskQueue queue(*job.conn, worker_identity(), lease);
+    const ClaimedTask &t = job.task;
+    const ProviderConfig *provider = s.config.provider(t.provider);
+    auto old_pw = s.keys.open(t.secret, migration_secret_context(t.provider, t.old_login));
+    auto master = read_master_password(*s.config.local_imap);
+    SyncReport report;
+    if (!old_pw || !master || provider == nullptr) {
+        report.error = !old_pw ? "cannot open the sealed old password: " + old_pw.error().message
+                       : !master ? master.error().message
+                                 : "provider " + t.provider + " is no longer configured";
+    } else {
+        log_line(task_label(t) + ": sync started");
+        SyncRequest rq{s.config, *provider, t, old_pw.value(), master.value(),
+                       options.migrator_binary, options.config_path};
+        report = run_offlineimap(rq, job.cancel, [&](const SyncProgress &p) {
+            auto alive = queue.heartbeat(t, p);
+            return !alive || alive.value(); // a database hiccup is no reason to abort
+        });
+    }
+    record_report(queue, job, report);
+    job.done = true;
+}
+
+class Worker {
+public:
+    explicit Worker(const Options &o) : options_(o), owner_(worker_identity()) {}
+    int run();
+
+private:
+    bool connect();
+    void fill();
+    bool start_one(const ProviderConfig &provider);
+    void reap();
+    void wait_for_events();
+    void reload();
+    void shutdown();
+
+    Options options_;
+    std::string owner_;
+    std::shared_ptr<const Setup> setup_;
+    std::unique_ptr<Connection> conn_;
+    std::unique_ptr<Connection> spare_;
+    std::list<Job> jobs_;
+    int signal_fd_ = -1;
+    bool stopping_ = false;
+};
+
+bool Worker::connect()
+{
+    auto c = Connection::open(setup_->config.database);
+    if (!c) {
+        log_line("worker: " + c.error().message);
+        return false;
+    }
+    conn_ = std::make_unique<Connection>(std::move(c.value()));
+    // NOTIFY from the plugin: a first login just created a task.
+    if (auto l = conn_->exec("listen", "LISTEN imap_migration"); !l) {
+        log_line("worker: " + l.error().message);
+        conn_.reset();
+        return false;
+    }
+    return true;
+}
+
+bool Worker::start_one(const ProviderConfig &provider)
+{
+    if (!spare_) {
+        auto c = Connection::open(setup_->config.database);
+        if (!c)
+            return false;
+        spare_ = std::make_unique<Connection>(std::move(c.value()));
+    }
+    auto slot = ProviderSlot::acquire(*spare_, provider, std::chrono::milliseconds(0));
+    if (!slot || !slot.value())
+        return false; // the provider is at max_connections (logins or other workers)
+    TaskQueue queue(*conn_, owner_, lease);
+    auto claimed = queue.claim({provider.name}, {});
+    if (!claimed) {
+        log_line("worker: " + claimed.error().message);
+        return false;
+    }
+    if (!claimed.value())
+        return false; // slot released with `slot`
+    Job &job = jobs_.emplace_back();
+    job.setup = setup_;
+    job.conn = std::move(spare_);
+    job.slot.emplace(std::move(*slot.value()));
+    job.task = std::move(*claimed.value());
+    job.thread = std::thread(run_job, std::ref(job), std::cref(options_));
+    return true;
+}
+
+void Worker::fill()
+{
+    const int max = setup_->config.sync.max_parallel_accounts;
+    bool progress = true;
+    while (progress && static_cast<int>(jobs_.size()) < max) {
+        progress = false;
+        for (const auto &p : setup_->config.providers) {
+            if (static_cast<int>(jobs_.size()) >= max)
+                break;
+            progress |= start_one(p);
+        }
+    }
+}
+
+void Worker::reap()
+{
+    for (auto it = jobs_.begin(); it != jobs_.end();) {
+        if (it->done.load()) {
+            it->thread.join();
+            it = jobs_.erase(it); // releases the provider slot, closes its session
+        } else {
+            ++it;
+        }
+    }
+}
+
+void Worker::wait_for_events()
+{
+    pollfd fds[2] = {{PQsocket(conn_->raw()), POLLIN, 0}, {signal_fd_, POLLIN, 0}};
+    ::poll(fds, 2, 1000);
+    if (fds[0].revents & POLLIN) {
+        PQconsumeInput(conn_->raw());
+        while (PGnotify *n = PQnotifies(conn_->raw()))
+            PQfreemem(n);
+    }
+    if (fds[1].revents & POLLIN) {
+        signalfd_siginfo si{};
+        if (::read(signal_fd_, &si, sizeof si) == sizeof si) {
+            if (si.ssi_signo == SIGHUP)
+                reload();
+            else
+                stopping_ = true;
+        }
+    }
+}
+
+void Worker::reload()
+{
+    auto fresh = load_setup(options_.config_path);
+    if (!fresh) {
+        log_line("worker: configuration not reloaded, keeping the old one:\n" +
+                 fresh.error().message);
+        return;
+    }
+    setup_ = fresh.value(); // running syncs keep the setup they started with
+    spare_.reset();
+    log_line("worker: configuration reloaded");
+}
+
+void Worker::shutdown()
+{
+    for (auto &job : jobs_)
+        job.cancel = true;
+    for (auto &job : jobs_)
+        job.thread.join();
+    jobs_.clear();
+    log_line("worker: stopped");
+}
+
+int Worker::run()
+{
+    auto setup = load_setup(options_.config_path);
+    if (!setup) {
+        std::cerr << setup.error().message << "\n";
+        return 1;
+    }
+    setup_ = setup.value();
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP})
+        sigaddset(&set, sig);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr); // before any thread: all inherit it
+    signal_fd_ = ::signalfd(-1, &set, SFD_CLOEXEC);
+    log_line("worker: started as " + owner_ + (options_.once ? " (once)" : ""));
+    while (!stopping_) {
+        if (!conn_ || conn_->broken()) {
+            if (!connect()) {
+                if (options_.once)
+                    return 1;
+                std::this_thread::sleep_for(std::chrono::seconds(5));
+                continue;
+            }
+        }
+        reap();
+        fill();
+        if (options_.once && jobs_.empty())
+            break;
+        wait_for_events();
+    }
+    shutdown();
+    ::close(signal_fd_);
+    return 0;
+}
+
+} // namespace
+
+int run(const Options &options)
+{
+    Worker w(options);
+    return w.run();
+}
+
+} // namespace imapmig::worker

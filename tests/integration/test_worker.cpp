@@ -1,0 +1,224 @@
+// The migrator worker against real servers: old provider with mail, new Dovecot with the
+// module and a master user, PostgreSQL, offlineimap.
+#include "migration_env.hpp"
+#include "process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <map>
+#include <sstream>
+#include <thread>
+
+using namespace testsupport;
+
+namespace {
+
+struct FolderStats {
+    long messages = 0, seen = 0, flagged = 0, answered = 0;
+    bool operator==(const FolderStats &o) const
+    {
+        return messages == o.messages && seen == o.seen && flagged == o.flagged &&
+               answered == o.answered;
+    }
+};
+
+std::ostream &operator<<(std::ostream &os, const std::map<std::string, FolderStats> &m)
+{
+    for (const auto &[name, s] : m)
+        os << name << ": " << s.messages << " msgs, " << s.seen << " seen, " << s.flagged
+           << " flagged, " << s.answered << " answered\n";
+    return os;
+}
+
+// Writes messages straight into the old provider's Maildir++ (fast, and flags included).
+// folder uses the old provider's '.' separator; "" is INBOX.
+void seed(MigrationEnv &env, const std::string &user, const std::string &folder, int count,
+          int first = 0)
+{
+    const std::string local = user.substr(0, user.find('@'));
+    const std::string domain = user.substr(user.find('@') + 1);
+    std::string dir = env.old.dovecot().base() + "/mail/" + domain + "/" + local;
+    if (!folder.empty())
+        dir += "/." + folder;
+    for (const char *sub : {"cur", "new", "tmp"})
+        make_dir(dir + "/" + sub, 0700, "nobody");
+    for (int i = first; i < first + count; ++i) {
+        // Flags vary with i: S seen, F flagged, R answered.
+        std::string flags;
+        if (i % 3 == 0)
+            flags += "F";
+        if (i % 4 == 0)
+            flags += "R";
+        if (i % 2 == 0)
+            flags += "S";
+        std::ostringstream msg;
+        msg << "From: sender" << i << "@example.org\r\nTo: " << user << "\r\nSubject: message " << i
+            << " in " << (folder.empty() ? "INBOX" : folder)
+            << "\r\nDate: Mon, 2 Jan 2023 10:00:00 +0000\r\nMessage-ID: <" << i << "." << local
+            << "@seed.example>\r\n\r\n"
+            << std::string(200 + (i % 7) * 300, 'x') << "\r\n";
+        const std::string path = dir + "/cur/" + std::to_string(1600000000 + i) + ".M" +
+                                 std::to_string(i) + ".seed:2," + flags;
+        write_file(path, msg.str(), 0600);
+        chown_to(path, "nobody", "nogroup");
+    }
+    chown_to(dir, "nobody", "nogroup");
+}
+
+std::map<std::string, FolderStats> folder_stats(DovecotInstance &d, const std::string &user,
+                                                char separator)
+{
+    std::map<std::string, FolderStats> out;
+    auto list = d.doveadm({"mailbox", "list", "-u", user});
+    REQUIRE(list.exit_code == 0);
+    std::istringstream names(list.out);
+    std::string name;
+    while (std::getline(names, name)) {
+        auto fetch = d.doveadm({"fetch", "-u", user, "flags", "mailbox", name, "all"});
+        if (fetch.exit_code != 0)
+            continue; // \Noselect parents
+        FolderStats s;
+        std::istringstream lines(fetch.out);
+        std::string line;
+        while (std::getline(lines, line)) {
+            if (line.rfind("flags:", 0) != 0)
+                continue;
+            ++s.messages;
+            s.seen += line.find("\\Seen") != std::string::npos;
+            s.flagged += line.find("\\Flagged") != std::string::npos;
+            s.answered += line.find("\\Answered") != std::string::npos;
+        }
+        if (s.messages == 0)
+            continue;
+        for (char &c : name)
+            if (c == separator)
+                c = '.';
+        out[name] = s;
+    }
+    return out;
+}
+
+std::string wait_for_state(MigrationEnv &env, const std::string &id,
+                           const std::vector<std::string> &states, int seconds = 120)
+{
+    std::string state;
+    for (int i = 0; i < seconds * 4; ++i) {
+        state = env.sql("SELECT state FROM migrations WHERE id = " + id);
+        for (const auto &s : states)
+            if (state == s)
+                return state;
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    return state;
+}
+
+class WorkerProcess {
+public:
+    WorkerProcess(MigrationEnv &env, const std::string &name, bool once = false)
+        : log(env.dir.file(name + ".log"))
+    {
+        std::vector<std::string> argv{migrator_path(), "-c", env.config_path, "worker"};
+        if (once)
+            argv.push_back("--once");
+        SpawnOptions o;
+        o.output_path = log;
+        pid = spawn(argv, o);
+    }
+    ~WorkerProcess()
+    {
+        if (pid > 0)
+            stop_child(pid, SIGTERM, 15000);
+    }
+    int stop(int sig = SIGTERM)
+    {
+        int status = 0;
+        ::kill(pid, sig);
+        for (int i = 0; i < 300 && !child_exited(pid, &status); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        pid = 0;
+        return status;
+    }
+    std::string output() const { return read_file_or_empty(log); }
+    pid_t pid = 0;
+    std::string log;
+};
+
+int offlineimap_processes()
+{
+    return run({"pgrep", "-c", "-x", "offlineimap"}).out.empty()
+               ? 0
+               : std::stoi(run({"pgrep", "-c", "-x", "offlineimap"}).out);
+}
+
+void seed_bob(MigrationEnv &env)
+{
+    seed(env, bob, "", 300);
+    seed(env, bob, "Archive.2023", 100);
+    seed(env, bob, "Archive.2023.Q1", 20);
+    seed(env, bob, "Sent Items", 60);
+    seed(env, bob, "Entw&APw-rfe", 40); // "Entwürfe" in modified UTF-7
+}
+
+} // namespace
+
+TEST_CASE("first login, then the worker copies every folder with its flags", "[integration][worker]")
+{
+    MigrationEnv env;
+    seed_bob(env);
+    env.start_new_dovecot();
+    WorkerProcess worker(env, "worker");
+
+    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
+    const std::string id = env.sql("SELECT id FROM migrations");
+    const std::string state = wait_for_state(env, id, {"synced", "failed", "credentials_rejected"});
+    INFO(worker.output());
+    INFO(env.sql("SELECT coalesce(last_error, '') FROM migrations"));
+    REQUIRE(state == "synced");
+
+    auto old_stats = folder_stats(env.old.dovecot(), bob, '.');
+    auto new_stats = folder_stats(env.new_dovecot(), bob, '/');
+    CHECK(old_stats.size() == 5);
+    CHECK(old_stats.count("Entwürfe") == 1);
+    CHECK(old_stats["INBOX"].messages == 300);
+    CHECK(new_stats == old_stats);
+    CAPTURE(old_stats, new_stats);
+    CHECK(env.sql("SELECT messages_copied FROM migrations") == "520");
+    CHECK(env.sql("SELECT count(*) FROM migration_events WHERE kind = 'synced'") == "1");
+    CHECK(env.sql("SELECT last_sync_at IS NOT NULL AND next_sync_at > now() + interval '50 min' "
+                  "FROM migrations") == "t");
+    // Nothing of the run is left in the runtime dir; the sync state stays.
+    CHECK(run({"find", env.runtime_dir, "-type", "f"}).out.empty());
+    struct stat st {};
+    REQUIRE(stat((env.state_dir + "/migration" + id).c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+
+    SECTION("new mail at the old provider arrives with the next sync, nothing twice")
+    {
+        seed(env, bob, "", 7, 1000);
+        REQUIRE(env.migrator({"migrations", "resync", id}).exit_code == 0);
+        REQUIRE(wait_for_state(env, id, {"syncing"}, 10) == "syncing");
+        REQUIRE(wait_for_state(env, id, {"synced", "failed"}) == "synced");
+        CHECK(folder_stats(env.new_dovecot(), bob, '/')["INBOX"].messages == 307);
+        REQUIRE(env.migrator({"migrations", "resync", id}).exit_code == 0);
+        REQUIRE(wait_for_state(env, id, {"syncing"}, 10) == "syncing");
+        REQUIRE(wait_for_state(env, id, {"synced", "failed"}) == "synced");
+        CHECK(folder_stats(env.new_dovecot(), bob, '/') == folder_stats(env.old.dovecot(), bob, '.'));
+        CHECK(env.sql("SELECT messages_copied FROM migrations") == "527");
+    }
+    SECTION("finish: one more sync, then done and the old password wiped")
+    {
+        REQUIRE(env.migrator({"migrations", "finish", id}).exit_code == 0);
+        REQUIRE(wait_for_state(env, id, {"finished", "failed"}) == "finished");
+        CHECK(env.sql("SELECT secret IS NULL AND secret_key_id IS NULL FROM migrations") == "t");
+        auto show = env.migrator({"migrations", "show", id});
+        CHECK(show.out.find("old password:     wiped") != std::string::npos);
+    }
+    CHECK(worker.stop() == 0);
+    CHECK(worker.output().find(bob_pw) == std::string::npos);
+    CHECK(worker.output().find(master_pw) == std::string::npos);
+    CHECK(offlineimap_processes() == 0);
+}
