@@ -72,6 +72,8 @@ struct Config {
     std::string database;
     std::string secret_key_file = "/etc/dovecot/imap-migration.key";
     std::vector<std::string> previous_secret_key_files; // still accepted for decryption
+    // Where doveadm (and dovecot) live, for a Dovecot installed outside /usr.
+    std::string dovecot_bin_dir = "/usr/bin";
     AccountsConfig accounts;
     std::optional<LocalImapConfig> local_imap;
     SyncConfig sync;

@@ -19,6 +19,8 @@
 #include <memory>
 #include <regex>
 
+#include <unistd.h>
+
 namespace imapmig::config_schema {
 
 void Loader::error(int line, std::string key, std::string message) {
@@ -59,6 +61,24 @@ constexpr RenamedKey renamed_keys[] = {
     {"providers[].domains[].new_domain", "providers[].domains[].local_domain"},
 };
 
+// Keys that no longer exist, with what to do instead (schema form, like renamed_keys). Only keys
+// without a one-to-one successor belong here.
+struct RemovedKey {
+    std::string_view key;
+    std::string_view instead;
+};
+
+constexpr RemovedKey removed_keys[] = {
+    {"enable_imap_migration",
+     "delete it: the passdb is active once 10-auth.conf includes auth-imapmigration.conf.ext"},
+    {"dovecot_lookup_path",
+     "write `dovecot_bin_dir: DIR` instead, the directory that holds doveadm"},
+    {"sync.offlineimap_config",
+     "delete it: the worker writes a private config for each run; for a cron-style setup run "
+     "`imap-migrator generate-offlineimap-config --output FILE`"},
+    {"providers[].secured", "write `security: tls` (or `starttls`) instead"},
+};
+
 // "providers[2].domains[0].x" -> "providers[].domains[].x"
 std::string schema_path(const std::string &path) {
     std::string out;
@@ -97,6 +117,14 @@ std::optional<std::string> renamed_to(const std::string &path) {
     for (const auto &r : renamed_keys)
         if (r.old_key == schema)
             return with_indices(r.new_key, path);
+    return std::nullopt;
+}
+
+std::optional<std::string_view> removed_advice(const std::string &path) {
+    const std::string schema = schema_path(path);
+    for (const auto &r : removed_keys)
+        if (r.key == schema)
+            return r.instead;
     return std::nullopt;
 }
 
@@ -304,6 +332,8 @@ void report_unknown(Loader &l, int line, const std::string &path,
         l.error(line, path, rules.unknown_key_message);
     else if (auto now = renamed_to(path))
         l.error(line, path, "`" + path + "` was renamed: write `" + *now + "` instead");
+    else if (auto instead = removed_advice(path))
+        l.error(line, path, "`" + path + "` was removed: " + std::string(*instead));
     else
         l.error(line, path, "unknown key; expected one of " + join(keys_of(fields)));
 }
@@ -424,6 +454,22 @@ Result<std::string> readable_file(std::string value) {
     if (problem.empty())
         return path;
     return config_error("expected a readable file; " + p + ": " + problem);
+}
+
+Result<std::string> dovecot_directory(std::string value) {
+    auto path = absolute_path(std::move(value));
+    if (!path)
+        return path;
+    const std::string &dir = path.value();
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec))
+        return config_error("expected the directory that holds doveadm; " + dir + ": " +
+                            (ec ? ec.message() : "not a directory"));
+    const std::string doveadm = dir + "/doveadm";
+    if (::access(doveadm.c_str(), X_OK) != 0)
+        return config_error("expected the directory that holds doveadm; " + doveadm + ": " +
+                            std::strerror(errno));
+    return path;
 }
 
 Result<std::string> usable_key_file(std::string value) {
@@ -620,6 +666,8 @@ Kind<Config> main_kind() {
             field("secret_key_file", &C::secret_key_file, key_file_kind()),
             field("previous_secret_key_files", &C::previous_secret_key_files,
                   list_of("key files", key_file_kind())),
+            field("dovecot_bin_dir", &C::dovecot_bin_dir,
+                  text("an absolute path to the directory that holds doveadm", dovecot_directory)),
             field("accounts", &C::accounts, accounts_kind()),
             field("local_imap", &C::local_imap, local_imap_kind()),
             field("sync", &C::sync, sync_kind()),

@@ -76,12 +76,17 @@ int cmd_generate_offlineimap_config(Context &ctx)
     }
     if (accounts.empty())
         return fail("no active migrations: nothing to write");
+    // offlineimap's sync state: losing it makes the next run copy everything again.
+    const std::string metadata = config->sync.state_dir + "/offlineimap";
+    std::error_code ec;
+    std::filesystem::create_directories(metadata, ec);
+    if (ec || ::chmod(metadata.c_str(), 0700) != 0)
+        return fail("cannot create " + metadata + ": " + (ec ? ec.message() : std::strerror(errno)));
     const std::string pythonfile = output + ".py";
     const std::string absolute_config = std::filesystem::absolute(ctx.config_path).string();
     if (!write_0600(pythonfile,
                     offlineimap_helper_python(config->sync, self_path(), absolute_config)) ||
-        !write_0600(output, render_offlineimap_rc(*config, accounts, pythonfile,
-                                                  config->sync.state_dir + "/offlineimap")))
+        !write_0600(output, render_offlineimap_rc(*config, accounts, pythonfile, metadata)))
         return exit_error;
     std::cout << "wrote " << output << " (" << accounts.size()
               << " account(s)) and its pythonfile " << pythonfile << "\n";

@@ -222,3 +222,162 @@ TEST_CASE("first login, then the worker copies every folder with its flags", "[i
     CHECK(worker.output().find(master_pw) == std::string::npos);
     CHECK(offlineimap_processes() == 0);
 }
+
+TEST_CASE("provider down, then a changed old password: states, errors, retries", "[integration][worker]")
+{
+    MigrationEnv env;
+    seed(env, bob, "", 10);
+    seed(env, carol, "", 12);
+    env.start_new_dovecot();
+    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
+    REQUIRE(env.imap_login(carol, carol_pw).status == "OK");
+    const std::string bob_id = env.sql("SELECT m.id FROM migrations m JOIN accounts a ON a.id = m.account_id WHERE a.username = '" + bob + "'");
+    const std::string carol_id = env.sql("SELECT m.id FROM migrations m JOIN accounts a ON a.id = m.account_id WHERE a.username = '" + carol + "'");
+
+    env.old.stop();
+    auto down = env.migrator({"worker", "--once"});
+    CHECK(down.exit_code == 0);
+    CHECK(env.sql("SELECT count(*) FROM migrations WHERE state = 'failed' AND attempts = 1"
+                  " AND last_error <> '' AND next_sync_at > now() + interval '30 s'") == "2");
+    auto failed = env.migrator({"migrations", "list", "--state", "failed"});
+    CHECK(failed.out.find(bob) != std::string::npos);
+    CHECK(failed.out.find(carol) != std::string::npos);
+
+    env.old.start();
+    env.old.set_password(bob, "a-new-0ld-password");
+    for (const auto &id : {bob_id, carol_id})
+        REQUIRE(env.migrator({"migrations", "resync", id}).exit_code == 0);
+    auto again = env.migrator({"worker", "--once"});
+    INFO(again.err);
+    CHECK(env.sql("SELECT state FROM migrations WHERE id = " + bob_id) == "credentials_rejected");
+    CHECK(env.sql("SELECT last_error FROM migrations WHERE id = " + bob_id).find("AUTHENTICATIONFAILED") != std::string::npos);
+    CHECK(env.sql("SELECT state FROM migrations WHERE id = " + carol_id) == "synced");
+    CHECK(folder_stats(env.new_dovecot(), carol, '/')["INBOX"].messages == 12);
+
+    auto json = env.migrator({"migrations", "list", "--json", "--state", "credentials_rejected"});
+    CHECK(json.exit_code == 0);
+    CHECK(json.out.find("\"state\": \"credentials_rejected\"") != std::string::npos);
+    CHECK(json.out.find(carol) == std::string::npos);
+    // A rejected password is not retried by itself; resume asks for another try.
+    CHECK(env.migrator({"migrations", "resync", bob_id}).exit_code == 1);
+    CHECK(env.migrator({"migrations", "resume", bob_id}).exit_code == 0);
+    CHECK(env.sql("SELECT state FROM migrations WHERE id = " + bob_id) == "pending");
+    auto status = env.migrator({"status"});
+    CHECK(status.exit_code == 0);
+    CHECK(status.out.find("#" + carol_id + " " + carol + " synced") != std::string::npos);
+}
+
+TEST_CASE("killed, stopped and interrupted workers lose no task and copy nothing twice",
+          "[integration][worker]")
+{
+    MigrationEnv env;
+    seed_bob(env);
+    seed(env, carol, "", 300);
+    env.start_new_dovecot();
+
+    // SIGKILL in the middle of a sync; a new worker takes over once the lease expires.
+    std::string bob_id;
+    {
+        WorkerProcess first(env, "first");
+        REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
+        bob_id = env.sql("SELECT id FROM migrations");
+        bool copying = false;
+        for (int i = 0; i < 240 && !copying; ++i) {
+            copying = env.sql("SELECT messages_copied > 0 AND state = 'syncing' FROM migrations") == "t";
+            std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        }
+        REQUIRE(copying);
+        first.stop(SIGKILL);
+    }
+    // offlineimap dies with its worker (parent-death signal): no orphan keeps the state locked.
+    for (int i = 0; i < 40 && offlineimap_processes() > 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    CHECK(offlineimap_processes() == 0);
+    CHECK(env.sql("SELECT state FROM migrations") == "syncing"); // still claimed by the dead one
+    env.sql("UPDATE migrations SET lease_expires = now() - interval '1 s' RETURNING id");
+    auto takeover = env.migrator({"worker", "--once"});
+    INFO(takeover.err);
+    CHECK(env.sql("SELECT state FROM migrations WHERE id = " + bob_id) == "synced");
+    CHECK(folder_stats(env.new_dovecot(), bob, '/') == folder_stats(env.old.dovecot(), bob, '.'));
+
+    // SIGTERM: the running sync is interrupted and the task handed back, ready to go on.
+    REQUIRE(env.imap_login(carol, carol_pw).status == "OK");
+    const std::string carol_id =
+        env.sql("SELECT m.id FROM migrations m JOIN accounts a ON a.id = m.account_id "
+                "WHERE a.username = '" + carol + "'");
+    {
+        WorkerProcess w(env, "terminated");
+        REQUIRE(wait_for_state(env, carol_id, {"syncing"}, 30) == "syncing");
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        auto t0 = std::chrono::steady_clock::now();
+        int status = w.stop(SIGTERM);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+        CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(15));
+        CHECK(w.output().find("interrupted, handed back") != std::string::npos);
+    }
+    CHECK(offlineimap_processes() == 0);
+    CHECK(env.sql("SELECT state || ' ' || (lease_owner IS NULL) FROM migrations WHERE id = " +
+                  carol_id) == "pending true");
+
+    // stop keeps workers away; resume lets them continue; the re-run duplicates nothing.
+    REQUIRE(env.migrator({"migrations", "stop", carol_id}).exit_code == 0);
+    CHECK(env.migrator({"worker", "--once"}).exit_code == 0);
+    CHECK(env.sql("SELECT state FROM migrations WHERE id = " + carol_id) == "stopped");
+    REQUIRE(env.migrator({"migrations", "resume", carol_id}).exit_code == 0);
+
+    // Two workers at once: every due task is synced by exactly one of them.
+    REQUIRE(env.migrator({"migrations", "resync", bob_id}).exit_code == 0);
+    const std::string events_before = env.sql("SELECT count(*) FROM migration_events WHERE kind = 'sync_started'");
+    {
+        WorkerProcess a(env, "a", true), b(env, "b", true);
+        for (int i = 0; i < 480 && (child_exited(a.pid) + child_exited(b.pid)) < 2; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        }
+        a.pid = b.pid = 0;
+    }
+    CHECK(env.sql("SELECT count(*) FROM migrations WHERE state = 'synced'") == "2");
+    CHECK(std::stoi(env.sql("SELECT count(*) FROM migration_events WHERE kind = 'sync_started'")) -
+              std::stoi(events_before) == 2);
+    CHECK(env.sql("SELECT count(*) FROM migration_events WHERE kind = 'failed'") == "0");
+    CHECK(folder_stats(env.new_dovecot(), carol, '/') == folder_stats(env.old.dovecot(), carol, '.'));
+    CHECK(folder_stats(env.new_dovecot(), bob, '/') == folder_stats(env.old.dovecot(), bob, '.'));
+
+    // delete: the task and its state go, the account and its mail stay.
+    REQUIRE(env.migrator({"migrations", "delete", carol_id}).exit_code == 0);
+    CHECK(env.sql("SELECT count(*) FROM migrations WHERE id = " + carol_id) == "0");
+    CHECK(env.sql("SELECT count(*) FROM accounts WHERE username = '" + carol + "'") == "1");
+    CHECK(folder_stats(env.new_dovecot(), carol, '/')["INBOX"].messages == 300);
+    struct stat st {};
+    CHECK(stat((env.state_dir + "/migration" + carol_id).c_str(), &st) != 0);
+    CHECK(env.migrator({"migrations", "show", carol_id}).exit_code == 1);
+}
+
+TEST_CASE("generate-offlineimap-config: the cron-style way, without passwords in files",
+          "[integration][worker]")
+{
+    MigrationEnv env;
+    seed(env, bob, "", 15);
+    env.start_new_dovecot();
+    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
+    const std::string rc = env.dir.file("offlineimaprc");
+    write_file(rc, "old content\n", 0644);
+    auto gen = env.migrator({"generate-offlineimap-config", "--output", rc});
+    INFO(gen.err);
+    REQUIRE(gen.exit_code == 0);
+    struct stat st {};
+    REQUIRE(stat(rc.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    REQUIRE(stat((rc + ".py").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    const std::string text = read_file(rc) + read_file(rc + ".py");
+    CHECK(text.find(bob_pw) == std::string::npos);
+    CHECK(text.find(master_pw) == std::string::npos);
+
+    auto sync = run({"offlineimap", "-c", rc, "-u", "basic"}, {}, {}, 120000);
+    INFO(sync.out + sync.err);
+    CHECK(sync.exit_code == 0);
+    CHECK(folder_stats(env.new_dovecot(), bob, '/')["INBOX"].messages == 15);
+    // The secret helper refuses terminals; through a pipe it answers.
+    CHECK(env.migrator({"migrations", "secret", "1", "old"}).out == bob_pw + "\n");
+}

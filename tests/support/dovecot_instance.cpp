@@ -248,11 +248,12 @@ void DovecotInstance::start() {
         spawn_opts.bind_source = prepare_module_dir();
         spawn_opts.bind_target = dovecot_auth_module_dir();
     }
+    const std::size_t log_offset = log().size(); // a restart appends to the same log
     pid_ = spawn({"dovecot", "-F", "-c", config_path_}, spawn_opts);
-    wait_ready(config);
+    wait_ready(config, log_offset);
 }
 
-void DovecotInstance::wait_ready(const std::string &config) {
+void DovecotInstance::wait_ready(const std::string &config, std::size_t log_offset) {
     const auto deadline = Clock::now() + std::chrono::seconds(15);
     const std::string auth_socket = base() + "/run/auth-client";
     auto failure = [&](const std::string &what) {
@@ -268,7 +269,8 @@ void DovecotInstance::wait_ready(const std::string &config) {
         // The master creates its sockets first and logs "starting up" once its services run.
         // (A SIGTERM before that makes the shutdown hang for ~5 s in anvil.)
         struct stat st {};
-        if (stat(auth_socket.c_str(), &st) == 0 && log().find("starting up") != std::string::npos)
+        if (stat(auth_socket.c_str(), &st) == 0 &&
+            log_since(log_offset).find("starting up") != std::string::npos)
             break;
         if (Clock::now() >= deadline) {
             stop();

@@ -86,7 +86,7 @@ public:
 
 private:
     std::string prepare_module_dir();
-    void wait_ready(const std::string &config);
+    void wait_ready(const std::string &config, std::size_t log_offset);
 
     DovecotOptions options_;
     TempDir dir_;

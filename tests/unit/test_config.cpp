@@ -663,3 +663,67 @@ TEST_CASE("all problems are collected, one line each", "[unit]") {
                                      "`providers`; other settings belong in the main file",
           });
 }
+
+TEST_CASE("removed keys say what to do instead", "[unit]") {
+    ConfigDir dir;
+    auto result = dir.load("enable_imap_migration: true\n"                 // 3
+                           "dovecot_lookup_path: [/usr/sbin/dovecot]\n"    // 4
+                           "sync:\n"                                       // 5
+                           "  offlineimap_config: /etc/offlineimap.conf\n" // 6
+                           "providers:\n"                                  // 7
+                           "  - name: oldmail\n"                           // 8
+                           "    host: imap.oldmail.example\n"              // 9
+                           "    secured: true\n"                           // 10
+                           "    domains: [{name: old.example}]\n");
+    CHECK_FALSE(result.config);
+    CHECK(messages(result) ==
+          std::vector<std::string>{
+              dir.main() + ":3: enable_imap_migration: `enable_imap_migration` was removed: delete "
+                           "it: the passdb is active once 10-auth.conf includes "
+                           "auth-imapmigration.conf.ext",
+              dir.main() + ":4: dovecot_lookup_path: `dovecot_lookup_path` was removed: write "
+                           "`dovecot_bin_dir: DIR` instead, the directory that holds doveadm",
+              dir.main() + ":6: sync.offlineimap_config: `sync.offlineimap_config` was removed: "
+                           "delete it: the worker writes a private config for each run; for a "
+                           "cron-style setup run `imap-migrator generate-offlineimap-config "
+                           "--output FILE`",
+              dir.main() + ":10: providers[0].secured: `providers[0].secured` was removed: write "
+                           "`security: tls` (or `starttls`) instead",
+          });
+}
+
+TEST_CASE("dovecot_bin_dir finds doveadm in a non-standard place", "[unit]") {
+    ConfigDir dir;
+    SECTION("the default is /usr/bin") {
+        auto result = dir.load(one_provider);
+        REQUIRE(result.config);
+        CHECK(result.config->dovecot_bin_dir == "/usr/bin");
+    }
+    SECTION("a directory holding an executable doveadm is accepted") {
+        dir.write("opt-dovecot/bin/doveadm", "#!/bin/sh\n", 0755);
+        auto result =
+            dir.load("dovecot_bin_dir: " + dir.path("opt-dovecot/bin") + "\n" + one_provider);
+        INFO((messages(result).empty() ? std::string() : messages(result).front()));
+        REQUIRE(result.config);
+        CHECK(result.config->dovecot_bin_dir == dir.path("opt-dovecot/bin"));
+    }
+    SECTION("a relative path, a missing directory, or one without doveadm is refused") {
+        dir.write("empty/README", "");
+        dir.write("noexec/doveadm", "#!/bin/sh\n", 0644);
+        const std::pair<std::string, std::string> cases[] = {
+            {"opt/dovecot/bin", "expected an absolute path, got \"opt/dovecot/bin\""},
+            {dir.path("missing"), "expected the directory that holds doveadm; " +
+                                      dir.path("missing") + ": No such file or directory"},
+            {dir.path("empty"), "expected the directory that holds doveadm; " +
+                                    dir.path("empty/doveadm") + ": No such file or directory"},
+            {dir.path("noexec"), "expected the directory that holds doveadm; " +
+                                     dir.path("noexec/doveadm") + ": Permission denied"},
+        };
+        for (const auto &[value, reason] : cases) {
+            auto result = dir.load("dovecot_bin_dir: " + value + "\n" + one_provider);
+            CHECK_FALSE(result.config);
+            CHECK(messages(result) ==
+                  std::vector<std::string>{dir.main() + ":3: dovecot_bin_dir: " + reason});
+        }
+    }
+}
