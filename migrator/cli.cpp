@@ -17,6 +17,8 @@ const std::vector<Command> &commands()
         {"key generate", "[--group-readable] [FILE]",
          "create the key file that seals old passwords (default: secret_key_file)",
          cmd_key_generate},
+        {"master-user", "",
+         "print the passwd-file line for Dovecot's master passdb (local_imap)", cmd_master_user},
         {"worker", "[--once]", "sync due migrations with offlineimap (the daemon)", cmd_worker},
         {"status", "[--once]", "live progress of active migrations", cmd_status},
         {"migrations list", "[--state S] [--domain D] [--json]", "list migrations",

@@ -44,6 +44,7 @@ int cmd_db_upgrade(Context &);
 int cmd_db_status(Context &);
 int cmd_key_generate(Context &);
 int cmd_worker(Context &);
+int cmd_master_user(Context &);
 int cmd_status(Context &);
 int cmd_generate_offlineimap_config(Context &);
 int cmd_migrations_list(Context &);

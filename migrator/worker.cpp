@@ -251,8 +251,10 @@ void Worker::reap()
 
 void Worker::wait_for_events()
 {
+    // Idle, a NOTIFY (first login, admin action) or a signal wakes us; the tick only finds
+    // re-syncs and retries that came due. While syncs run, poll often to reap them promptly.
     pollfd fds[2] = {{PQsocket(conn_->raw()), POLLIN, 0}, {signal_fd_, POLLIN, 0}};
-    ::poll(fds, 2, 1000);
+    ::poll(fds, 2, jobs_.empty() ? 15000 : 500);
     if (fds[0].revents & POLLIN) {
         PQconsumeInput(conn_->raw());
         while (PGnotify *n = PQnotifies(conn_->raw()))

@@ -381,3 +381,63 @@ TEST_CASE("generate-offlineimap-config: the cron-style way, without passwords in
     // The secret helper refuses terminals; through a pipe it answers.
     CHECK(env.migrator({"migrations", "secret", "1", "old"}).out == bob_pw + "\n");
 }
+
+TEST_CASE("sync options: NOTIFY wake-up, connection cap, folder exclude, two-way, reload",
+          "[integration][worker]")
+{
+    MigrationEnvOptions o;
+    o.max_connections = 1; // shared by logins and syncs: one sync at a time for this provider
+    o.slot_wait_seconds = 30; // so a first login waits for the running sync's connection
+    o.sync_yaml = "  folder_exclude: '^Junk$'\n  direction: both\n  max_parallel_accounts: 4\n";
+    MigrationEnv env(o);
+    seed(env, bob, "", 5);
+    seed(env, bob, "Junk", 3);
+    seed(env, carol, "", 150);
+    seed(env, alice, "", 150);
+    env.start_new_dovecot();
+    WorkerProcess worker(env, "worker");
+    std::this_thread::sleep_for(std::chrono::seconds(1)); // idle: only a NOTIFY wakes it early
+
+    const auto t0 = std::chrono::steady_clock::now();
+    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
+    REQUIRE(wait_for_state(env, "1", {"syncing", "synced"}, 20) != "pending");
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(8));
+    REQUIRE(env.imap_login(carol, carol_pw).status == "OK");
+    REQUIRE(env.imap_login(alice, alice_pw).status == "OK");
+
+    int most_at_once = 0;
+    for (int i = 0; i < 1200; ++i) {
+        most_at_once = std::max(most_at_once,
+                                std::stoi(env.sql("SELECT count(*) FROM migrations WHERE state = 'syncing'")));
+        if (env.sql("SELECT count(*) FROM migrations WHERE state = 'synced'") == "3")
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    INFO(worker.output());
+    CHECK(env.sql("SELECT count(*) FROM migrations WHERE state = 'synced'") == "3");
+    CHECK(most_at_once == 1);
+
+    auto bob_new = folder_stats(env.new_dovecot(), bob, '/');
+    CHECK(bob_new["INBOX"].messages == 5);
+    CHECK(bob_new.count("Junk") == 0);
+
+    // Two-way: what the user files on the new server reaches the old one too.
+    auto saved = env.new_dovecot().doveadm(
+        {"save", "-u", bob, "-m", "INBOX"},
+        "From: bob@other.example\r\nSubject: written on the new server\r\n\r\nhello\r\n");
+    REQUIRE(saved.exit_code == 0);
+    REQUIRE(env.migrator({"migrations", "resync", "1"}).exit_code == 0);
+    REQUIRE(wait_for_state(env, "1", {"syncing"}, 10) == "syncing");
+    REQUIRE(wait_for_state(env, "1", {"synced", "failed"}) == "synced");
+    CHECK(folder_stats(env.old.dovecot(), bob, '.')["INBOX"].messages == 6);
+
+    // SIGHUP reloads the configuration; a broken one is refused and the old one kept.
+    ::kill(worker.pid, SIGHUP);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    write_file(env.config_path, read_file(env.config_path) + "bogus: 1\n", 0640);
+    ::kill(worker.pid, SIGHUP);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    CHECK(worker.output().find("worker: configuration reloaded") != std::string::npos);
+    CHECK(worker.output().find("configuration not reloaded, keeping the old one") != std::string::npos);
+    CHECK(worker.stop() == 0);
+}

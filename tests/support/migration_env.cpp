@@ -2,8 +2,6 @@
 
 #include "process.hpp"
 
-#include "passwords.hpp"
-
 #include <chrono>
 #include <cstdlib>
 #include <stdexcept>
@@ -122,8 +120,8 @@ std::string MigrationEnv::new_dovecot_conf() const
                 "connect = " + db);
     write_file(sql_path, sql, 0640);
     const std::string masters = dir.file("imap-migration-master-users");
-    auto hash = imapmig::hash_password("SHA512-CRYPT", imapmig::SecretString(master_pw));
-    write_file(masters, master_user + ":" + hash.value() + "\n", 0640);
+    // The line the admin gets from `imap-migrator master-user`.
+    write_file(masters, run_checked({migrator_path(), "-c", config_path, "master-user"}).out, 0640);
     chown_to(masters, "root", "dovecot"); // read by the auth process, which runs as dovecot
     replace_all(auth, "/etc/dovecot/imap-migration-master-users", masters);
     const std::string auth_path = dir.file("auth-imapmigration.conf.ext");

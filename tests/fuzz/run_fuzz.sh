@@ -1,0 +1,8 @@
+#!/bin/sh
+# run_fuzz.sh FUZZER SEED_CORPUS WORK_CORPUS [SECONDS]: a bounded libFuzzer run for `meson test`.
+# New inputs go to WORK_CORPUS (in the build tree); the seed corpus in the source tree is read only.
+set -eu
+fuzzer=$1 seeds=$2 work=$3 seconds=${4:-20}
+mkdir -p "$work"
+exec "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  -artifact_prefix="$work/crash-" "$work" "$seeds"
