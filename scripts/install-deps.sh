@@ -4,7 +4,7 @@
 set -eu
 PACKAGES="dovecot-core dovecot-imapd dovecot-dev dovecot-pgsql offlineimap3 postgresql
   libpq-dev libcurl4-openssl-dev libyaml-cpp-dev catch2 meson ninja-build pkg-config g++
-  libsodium-dev libcrypt-dev openssl python3 util-linux"
+  libsodium-dev libcrypt-dev openssl python3 util-linux clang-14 libclang-rt-14-dev"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

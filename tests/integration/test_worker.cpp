@@ -17,91 +17,6 @@ using namespace testsupport;
 
 namespace {
 
-struct FolderStats {
-    long messages = 0, seen = 0, flagged = 0, answered = 0;
-    bool operator==(const FolderStats &o) const
-    {
-        return messages == o.messages && seen == o.seen && flagged == o.flagged &&
-               answered == o.answered;
-    }
-};
-
-std::ostream &operator<<(std::ostream &os, const std::map<std::string, FolderStats> &m)
-{
-    for (const auto &[name, s] : m)
-        os << name << ": " << s.messages << " msgs, " << s.seen << " seen, " << s.flagged
-           << " flagged, " << s.answered << " answered\n";
-    return os;
-}
-
-// Writes messages straight into the old provider's Maildir++ (fast, and flags included).
-// folder uses the old provider's '.' separator; "" is INBOX.
-void seed(MigrationEnv &env, const std::string &user, const std::string &folder, int count,
-          int first = 0)
-{
-    const std::string local = user.substr(0, user.find('@'));
-    const std::string domain = user.substr(user.find('@') + 1);
-    std::string dir = env.old.dovecot().base() + "/mail/" + domain + "/" + local;
-    if (!folder.empty())
-        dir += "/." + folder;
-    for (const char *sub : {"cur", "new", "tmp"})
-        make_dir(dir + "/" + sub, 0700, "nobody");
-    for (int i = first; i < first + count; ++i) {
-        // Flags vary with i: S seen, F flagged, R answered.
-        std::string flags;
-        if (i % 3 == 0)
-            flags += "F";
-        if (i % 4 == 0)
-            flags += "R";
-        if (i % 2 == 0)
-            flags += "S";
-        std::ostringstream msg;
-        msg << "From: sender" << i << "@example.org\r\nTo: " << user << "\r\nSubject: message " << i
-            << " in " << (folder.empty() ? "INBOX" : folder)
-            << "\r\nDate: Mon, 2 Jan 2023 10:00:00 +0000\r\nMessage-ID: <" << i << "." << local
-            << "@seed.example>\r\n\r\n"
-            << std::string(200 + (i % 7) * 300, 'x') << "\r\n";
-        const std::string path = dir + "/cur/" + std::to_string(1600000000 + i) + ".M" +
-                                 std::to_string(i) + ".seed:2," + flags;
-        write_file(path, msg.str(), 0600);
-        chown_to(path, "nobody", "nogroup");
-    }
-    chown_to(dir, "nobody", "nogroup");
-}
-
-std::map<std::string, FolderStats> folder_stats(DovecotInstance &d, const std::string &user,
-                                                char separator)
-{
-    std::map<std::string, FolderStats> out;
-    auto list = d.doveadm({"mailbox", "list", "-u", user});
-    REQUIRE(list.exit_code == 0);
-    std::istringstream names(list.out);
-    std::string name;
-    while (std::getline(names, name)) {
-        auto fetch = d.doveadm({"fetch", "-u", user, "flags", "mailbox", name, "all"});
-        if (fetch.exit_code != 0)
-            continue; // \Noselect parents
-        FolderStats s;
-        std::istringstream lines(fetch.out);
-        std::string line;
-        while (std::getline(lines, line)) {
-            if (line.rfind("flags:", 0) != 0)
-                continue;
-            ++s.messages;
-            s.seen += line.find("\\Seen") != std::string::npos;
-            s.flagged += line.find("\\Flagged") != std::string::npos;
-            s.answered += line.find("\\Answered") != std::string::npos;
-        }
-        if (s.messages == 0)
-            continue;
-        for (char &c : name)
-            if (c == separator)
-                c = '.';
-        out[name] = s;
-    }
-    return out;
-}
-
 std::string wait_for_state(MigrationEnv &env, const std::string &id,
                            const std::vector<std::string> &states, int seconds = 120)
 {
@@ -156,11 +71,11 @@ int offlineimap_processes()
 
 void seed_bob(MigrationEnv &env)
 {
-    seed(env, bob, "", 300);
-    seed(env, bob, "Archive.2023", 100);
-    seed(env, bob, "Archive.2023.Q1", 20);
-    seed(env, bob, "Sent Items", 60);
-    seed(env, bob, "Entw&APw-rfe", 40); // "Entwürfe" in modified UTF-7
+    env.seed_mail(bob, "", 300);
+    env.seed_mail(bob, "Archive.2023", 100);
+    env.seed_mail(bob, "Archive.2023.Q1", 20);
+    env.seed_mail(bob, "Sent Items", 60);
+    env.seed_mail(bob, "Entw&APw-rfe", 40); // "Entwürfe" in modified UTF-7
 }
 
 } // namespace
@@ -198,7 +113,7 @@ TEST_CASE("first login, then the worker copies every folder with its flags", "[i
 
     SECTION("new mail at the old provider arrives with the next sync, nothing twice")
     {
-        seed(env, bob, "", 7, 1000);
+        env.seed_mail(bob, "", 7, 1000);
         REQUIRE(env.migrator({"migrations", "resync", id}).exit_code == 0);
         REQUIRE(wait_for_state(env, id, {"syncing"}, 10) == "syncing");
         REQUIRE(wait_for_state(env, id, {"synced", "failed"}) == "synced");
@@ -226,8 +141,8 @@ TEST_CASE("first login, then the worker copies every folder with its flags", "[i
 TEST_CASE("provider down, then a changed old password: states, errors, retries", "[integration][worker]")
 {
     MigrationEnv env;
-    seed(env, bob, "", 10);
-    seed(env, carol, "", 12);
+    env.seed_mail(bob, "", 10);
+    env.seed_mail(carol, "", 12);
     env.start_new_dovecot();
     REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
     REQUIRE(env.imap_login(carol, carol_pw).status == "OK");
@@ -272,7 +187,7 @@ TEST_CASE("killed, stopped and interrupted workers lose no task and copy nothing
 {
     MigrationEnv env;
     seed_bob(env);
-    seed(env, carol, "", 300);
+    env.seed_mail(carol, "", 300);
     env.start_new_dovecot();
 
     // SIGKILL in the middle of a sync; a new worker takes over once the lease expires.
@@ -357,7 +272,7 @@ TEST_CASE("generate-offlineimap-config: the cron-style way, without passwords in
           "[integration][worker]")
 {
     MigrationEnv env;
-    seed(env, bob, "", 15);
+    env.seed_mail(bob, "", 15);
     env.start_new_dovecot();
     REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
     const std::string rc = env.dir.file("offlineimaprc");
@@ -390,10 +305,10 @@ TEST_CASE("sync options: NOTIFY wake-up, connection cap, folder exclude, two-way
     o.slot_wait_seconds = 30; // so a first login waits for the running sync's connection
     o.sync_yaml = "  folder_exclude: '^Junk$'\n  direction: both\n  max_parallel_accounts: 4\n";
     MigrationEnv env(o);
-    seed(env, bob, "", 5);
-    seed(env, bob, "Junk", 3);
-    seed(env, carol, "", 150);
-    seed(env, alice, "", 150);
+    env.seed_mail(bob, "", 5);
+    env.seed_mail(bob, "Junk", 3);
+    env.seed_mail(carol, "", 150);
+    env.seed_mail(alice, "", 150);
     env.start_new_dovecot();
     WorkerProcess worker(env, "worker");
     std::this_thread::sleep_for(std::chrono::seconds(1)); // idle: only a NOTIFY wakes it early

@@ -3,6 +3,9 @@
 #include "process.hpp"
 
 #include <chrono>
+#include <map>
+#include <ostream>
+#include <sstream>
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
@@ -207,5 +210,83 @@ RunResult MigrationEnv::migrator(const std::vector<std::string> &args) const
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv);
 }
+
+
+std::ostream &operator<<(std::ostream &os, const FolderMap &m)
+{
+    for (const auto &[name, s] : m)
+        os << name << ": " << s.messages << " msgs, " << s.seen << " seen, " << s.flagged
+           << " flagged, " << s.answered << " answered\n";
+    return os;
+}
+
+// Writes messages straight into the old provider's Maildir++ (fast, and flags included).
+// folder uses the old provider's '.' separator; "" is INBOX.
+void MigrationEnv::seed_mail(const std::string &user, const std::string &folder, int count,
+                             int first)
+{
+    const std::string local = user.substr(0, user.find('@'));
+    const std::string domain = user.substr(user.find('@') + 1);
+    std::string dir = old.dovecot().base() + "/mail/" + domain + "/" + local;
+    if (!folder.empty())
+        dir += "/." + folder;
+    for (const char *sub : {"cur", "new", "tmp"})
+        make_dir(dir + "/" + sub, 0700, "nobody");
+    for (int i = first; i < first + count; ++i) {
+        // Flags vary with i: S seen, F flagged, R answered.
+        std::string flags;
+        if (i % 3 == 0)
+            flags += "F";
+        if (i % 4 == 0)
+            flags += "R";
+        if (i % 2 == 0)
+            flags += "S";
+        std::ostringstream msg;
+        msg << "From: sender" << i << "@example.org\r\nTo: " << user << "\r\nSubject: message " << i
+            << " in " << (folder.empty() ? "INBOX" : folder)
+            << "\r\nDate: Mon, 2 Jan 2023 10:00:00 +0000\r\nMessage-ID: <" << i << "." << local
+            << "@seed.example>\r\n\r\n"
+            << std::string(200 + (i % 7) * 300, 'x') << "\r\n";
+        const std::string path = dir + "/cur/" + std::to_string(1600000000 + i) + ".M" +
+                                 std::to_string(i) + ".seed:2," + flags;
+        write_file(path, msg.str(), 0600);
+        chown_to(path, "nobody", "nogroup");
+    }
+    chown_to(dir, "nobody", "nogroup");
+}
+
+FolderMap folder_stats(const DovecotInstance &d, const std::string &user, char separator)
+{
+    FolderMap out;
+    auto list = d.doveadm({"mailbox", "list", "-u", user});
+    if (list.exit_code != 0)
+        throw std::runtime_error("doveadm mailbox list -u " + user + " failed: " + list.err);
+    std::istringstream names(list.out);
+    std::string name;
+    while (std::getline(names, name)) {
+        auto fetch = d.doveadm({"fetch", "-u", user, "flags", "mailbox", name, "all"});
+        if (fetch.exit_code != 0)
+            continue; // \Noselect parents
+        FolderStats s;
+        std::istringstream lines(fetch.out);
+        std::string line;
+        while (std::getline(lines, line)) {
+            if (line.rfind("flags:", 0) != 0)
+                continue;
+            ++s.messages;
+            s.seen += line.find("\\Seen") != std::string::npos;
+            s.flagged += line.find("\\Flagged") != std::string::npos;
+            s.answered += line.find("\\Answered") != std::string::npos;
+        }
+        if (s.messages == 0)
+            continue;
+        for (char &c : name)
+            if (c == separator)
+                c = '.';
+        out[name] = s;
+    }
+    return out;
+}
+
 
 } // namespace testsupport

@@ -9,7 +9,9 @@
 #include "test_ca.hpp"
 #include "imap_client.hpp"
 
+#include <map>
 #include <memory>
+#include <ostream>
 #include <string>
 
 namespace testsupport {
@@ -26,6 +28,22 @@ inline const std::string stranger = "eve@undeclared.example"; // exists there, n
 inline const std::string stranger_pw = "Eve-0ld-Secret&";
 inline const std::string master_user = "imap-migrator";
 inline const std::string master_pw = "Ma5ter-Of-Migrati0n";
+
+// Per folder: message count and how many carry each flag.
+struct FolderStats {
+    long messages = 0, seen = 0, flagged = 0, answered = 0;
+    bool operator==(const FolderStats &o) const
+    {
+        return messages == o.messages && seen == o.seen && flagged == o.flagged &&
+               answered == o.answered;
+    }
+};
+
+// Folder name (hierarchy separator normalised to '.') -> stats; empty folders left out.
+using FolderMap = std::map<std::string, FolderStats>;
+std::ostream &operator<<(std::ostream &os, const FolderMap &m);
+// Reads every folder of user through doveadm; separator is the server's hierarchy separator.
+FolderMap folder_stats(const DovecotInstance &d, const std::string &user, char separator);
 
 struct MigrationEnvOptions {
     std::string security = "tls"; // how we talk to the old provider: tls | starttls | none
@@ -63,6 +81,10 @@ public:
     DovecotInstance &new_dovecot() { return *new_; }
     std::string new_log() const { return new_->log(); }
     RunResult migrator(const std::vector<std::string> &args) const;
+    // Writes count messages straight into the old provider's Maildir++ (fast, flags included:
+    // every 2nd \Seen, every 3rd \Flagged, every 4th \Answered). folder uses the old
+    // provider's '.' separator and modified UTF-7; "" is INBOX.
+    void seed_mail(const std::string &user, const std::string &folder, int count, int first = 0);
 
     TempDir dir;
     MigrationEnvOptions options;
