@@ -16,15 +16,13 @@ using namespace testsupport;
 
 namespace {
 
-std::string migrator()
-{
+std::string migrator() {
     const char *env = std::getenv("IMAPMIG_MIGRATOR");
     return env != nullptr ? env : IMPORT_BENCH_MIGRATOR;
 }
 
 // 1% domains, 79% accounts, 20% aliases, in dependency order.
-std::string generate_csv(int lines)
-{
+std::string generate_csv(int lines) {
     const std::string hash = "{SHA512-CRYPT}$6$benchsaltbenchsa$"
                              "Zq0QjV3rD1uX2m9e4cX8yY1z0aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789abcdef";
     const int domains = std::max(1, lines / 100), aliases = lines / 5;
@@ -39,15 +37,14 @@ std::string generate_csv(int lines)
     }
     for (int a = 0; a < aliases; ++a) {
         const std::string dom = "@d" + std::to_string(a % domains) + ".example";
-        out += "alias; alias" + std::to_string(a) + dom + "; y; user" + std::to_string(a) +
-               "@d" + std::to_string(a % domains) + ".example; ext" + std::to_string(a) +
+        out += "alias; alias" + std::to_string(a) + dom + "; y; user" + std::to_string(a) + "@d" +
+               std::to_string(a % domains) + ".example; ext" + std::to_string(a) +
                "@elsewhere.example\n";
     }
     return out;
 }
 
-int bench(int lines)
-{
+int bench(int lines) {
     TempDir dir("imapmig-bench");
     PgCluster pg;
     const std::string db = pg.create_database("bench");
@@ -72,8 +69,7 @@ int bench(int lines)
 
 } // namespace
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     try {
         int lines = argc > 1 ? std::atoi(argv[1]) : 10000;
         if (lines < 10) {

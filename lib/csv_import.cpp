@@ -22,19 +22,17 @@ struct LineType {
     std::string_view repeated; // name of trailing repeated fields; "" = fixed count
 };
 
-const std::vector<LineType> &line_types()
-{
+const std::vector<LineType> &line_types() {
     static const std::vector<LineType> types = {
         {"domain", {"type", "name", "quota", "default mailbox quota", "enabled"}, 5, ""},
         {"domainalias", {"type", "name", "targeted domain", "enabled"}, 4, ""},
         {"relaydomain",
-         {"type", "name", "target host", "target port", "service", "enabled",
-          "verify recipients"},
+         {"type", "name", "target host", "target port", "service", "enabled", "verify recipients"},
          7,
          ""},
         {"account",
-         {"type", "loginname", "password", "first name", "last name", "enabled", "group",
-          "address", "quota"},
+         {"type", "loginname", "password", "first name", "last name", "enabled", "group", "address",
+          "quota"},
          7,
          "domain"},
         {"alias", {"type", "address", "enabled"}, 4, "recipient"},
@@ -42,8 +40,7 @@ const std::vector<LineType> &line_types()
     return types;
 }
 
-const LineType *find_line_type(std::string_view name)
-{
+const LineType *find_line_type(std::string_view name) {
     const std::string lower = to_lower_ascii(name);
     for (const auto &t : line_types())
         if (t.name == lower)
@@ -51,8 +48,7 @@ const LineType *find_line_type(std::string_view name)
     return nullptr;
 }
 
-std::string field_name(const LineType *type, size_t index)
-{
+std::string field_name(const LineType *type, size_t index) {
     if (index == 0)
         return "type";
     if (type != nullptr && index < type->fields.size())
@@ -62,8 +58,7 @@ std::string field_name(const LineType *type, size_t index)
     return std::to_string(index + 1);
 }
 
-bool has_control(std::string_view s)
-{
+bool has_control(std::string_view s) {
     return std::any_of(s.begin(), s.end(), [](char c) {
         auto u = static_cast<unsigned char>(c);
         return (u < 0x20 && c != '\t') || u == 0x7f;
@@ -74,9 +69,7 @@ bool has_control(std::string_view s)
 class LineReader {
 public:
     LineReader(int line, const LineType &type, std::vector<std::string> fields)
-        : line_(line), type_(type), fields_(std::move(fields))
-    {
-    }
+        : line_(line), type_(type), fields_(std::move(fields)) {}
 
     const std::optional<ImportError> &error() const { return error_; }
     size_t size() const { return fields_.size(); }
@@ -84,15 +77,13 @@ public:
     const std::string &raw(size_t i) const { return fields_[i]; }
     std::string_view type_name() const { return type_.name; }
 
-    bool fail(size_t i, std::string message)
-    {
+    bool fail(size_t i, std::string message) {
         if (!error_)
             error_ = ImportError{line_, field_name(&type_, i), std::move(message)};
         return false;
     }
 
-    std::optional<std::string> hostname(size_t i)
-    {
+    std::optional<std::string> hostname(size_t i) {
         if (failed())
             return std::nullopt;
         if (!valid_hostname(raw(i))) {
@@ -103,8 +94,7 @@ public:
         return to_lower_ascii(raw(i));
     }
 
-    std::optional<int64_t> integer(size_t i, int64_t max, const char *expected)
-    {
+    std::optional<int64_t> integer(size_t i, int64_t max, const char *expected) {
         if (failed())
             return std::nullopt;
         const std::string &s = raw(i);
@@ -117,13 +107,11 @@ public:
         return v;
     }
 
-    std::optional<int64_t> quota(size_t i)
-    {
+    std::optional<int64_t> quota(size_t i) {
         return integer(i, int64_t{1} << 40, "expected a non-negative integer (MB; 0 = no limit)");
     }
 
-    std::optional<MailAddress> address(size_t i, const char *expected)
-    {
+    std::optional<MailAddress> address(size_t i, const char *expected) {
         if (failed())
             return std::nullopt;
         auto a = parse_mail_address(raw(i));
@@ -145,14 +133,12 @@ private:
 
 using ParsedRecord = std::optional<ImportRecord>;
 
-ParsedRecord reject(LineReader &r, size_t field, std::string message)
-{
+ParsedRecord reject(LineReader &r, size_t field, std::string message) {
     r.fail(field, std::move(message));
     return std::nullopt;
 }
 
-ParsedRecord parse_domain(LineReader &r)
-{
+ParsedRecord parse_domain(LineReader &r) {
     auto name = r.hostname(1);
     auto quota = r.quota(2);
     auto def = r.quota(3);
@@ -165,8 +151,7 @@ ParsedRecord parse_domain(LineReader &r)
     return DomainRecord{*name, *quota, *def, r.boolean(4)};
 }
 
-ParsedRecord parse_domain_alias(LineReader &r)
-{
+ParsedRecord parse_domain_alias(LineReader &r) {
     auto name = r.hostname(1);
     auto target = r.hostname(2);
     if (!name || !target)
@@ -178,26 +163,22 @@ ParsedRecord parse_domain_alias(LineReader &r)
     return DomainAliasRecord{*name, *target, r.boolean(3)};
 }
 
-bool valid_ip(const std::string &s)
-{
+bool valid_ip(const std::string &s) {
     std::array<unsigned char, 16> buf{};
-    std::string bare = s.size() > 2 && s.front() == '[' && s.back() == ']'
-                           ? s.substr(1, s.size() - 2)
-                           : s;
+    std::string bare =
+        s.size() > 2 && s.front() == '[' && s.back() == ']' ? s.substr(1, s.size() - 2) : s;
     return inet_pton(AF_INET, bare.c_str(), buf.data()) == 1 ||
            inet_pton(AF_INET6, bare.c_str(), buf.data()) == 1;
 }
 
-bool valid_service(std::string_view s)
-{
+bool valid_service(std::string_view s) {
     return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                c == '-' || c == '_' || c == '.';
     });
 }
 
-ParsedRecord parse_relay_domain(LineReader &r)
-{
+ParsedRecord parse_relay_domain(LineReader &r) {
     auto name = r.hostname(1);
     if (!name)
         return std::nullopt;
@@ -212,14 +193,13 @@ ParsedRecord parse_relay_domain(LineReader &r)
         return reject(r, 3, "expected a port number from 1 to 65535");
     if (!valid_service(r.raw(4)))
         return reject(r, 4, "expected a Postfix service name (letters, digits, - _ .), e.g. relay");
-    return RelayDomainRecord{*name,        to_lower_ascii(host), static_cast<int>(*port),
-                             r.raw(4),     r.boolean(5),         r.boolean(6)};
+    return RelayDomainRecord{*name,    to_lower_ascii(host), static_cast<int>(*port),
+                             r.raw(4), r.boolean(5),         r.boolean(6)};
 }
 
 } // namespace
 
-std::string_view to_string(AccountRole role)
-{
+std::string_view to_string(AccountRole role) {
     switch (role) {
     case AccountRole::super_admin:
         return "SuperAdmins";
@@ -235,8 +215,7 @@ std::string_view to_string(AccountRole role)
 
 namespace {
 
-std::optional<AccountRole> parse_role(std::string_view s)
-{
+std::optional<AccountRole> parse_role(std::string_view s) {
     const std::string lower = to_lower_ascii(s);
     for (auto role : {AccountRole::super_admin, AccountRole::domain_admin, AccountRole::reseller,
                       AccountRole::simple_user})
@@ -245,8 +224,7 @@ std::optional<AccountRole> parse_role(std::string_view s)
     return std::nullopt;
 }
 
-std::optional<std::string> parse_login(LineReader &r)
-{
+std::optional<std::string> parse_login(LineReader &r) {
     const std::string &s = r.raw(1);
     bool ok = s.find('@') != std::string::npos ? parse_mail_address(s).ok()
                                                : parse_mail_address(s + "@login.invalid").ok();
@@ -258,8 +236,7 @@ std::optional<std::string> parse_login(LineReader &r)
     return to_lower_ascii(s);
 }
 
-bool check_password_field(LineReader &r, const ImportOptions &options)
-{
+bool check_password_field(LineReader &r, const ImportOptions &options) {
     const std::string &pw = r.raw(2);
     if (options.crypt_passwords) {
         if (auto ok = check_password_input(pw); !ok)
@@ -278,8 +255,7 @@ bool check_password_field(LineReader &r, const ImportOptions &options)
 }
 
 // Address, quota and administered domains: fields 7 and later.
-bool parse_account_tail(LineReader &r, AccountRecord &a)
-{
+bool parse_account_tail(LineReader &r, AccountRecord &a) {
     if (r.size() > 7 && !r.raw(7).empty()) {
         auto address = r.address(7, "expected an address local@domain, or nothing for an "
                                     "account without a mailbox");
@@ -297,8 +273,7 @@ bool parse_account_tail(LineReader &r, AccountRecord &a)
             return false;
         a.quota_mb = *quota;
     }
-    const bool administers = a.role == AccountRole::domain_admin ||
-                             a.role == AccountRole::reseller;
+    const bool administers = a.role == AccountRole::domain_admin || a.role == AccountRole::reseller;
     for (size_t i = 9; i < r.size(); ++i) {
         if (!administers)
             return r.fail(i, "only DomainAdmins and Resellers accounts administer domains");
@@ -311,8 +286,7 @@ bool parse_account_tail(LineReader &r, AccountRecord &a)
     return true;
 }
 
-ParsedRecord parse_account(LineReader &r, const ImportOptions &options)
-{
+ParsedRecord parse_account(LineReader &r, const ImportOptions &options) {
     AccountRecord a;
     auto login = parse_login(r);
     if (!login || !check_password_field(r, options))
@@ -331,8 +305,7 @@ ParsedRecord parse_account(LineReader &r, const ImportOptions &options)
     return ParsedRecord(std::move(a));
 }
 
-ParsedRecord parse_alias(LineReader &r)
-{
+ParsedRecord parse_alias(LineReader &r) {
     AliasRecord a;
     const std::string &addr = r.raw(1);
     if (addr.starts_with("@")) {
@@ -352,15 +325,13 @@ ParsedRecord parse_alias(LineReader &r)
             return std::nullopt;
         if (rcpt->str() == a.address)
             return reject(r, i, "an alias cannot forward to itself");
-        if (std::find(a.recipients.begin(), a.recipients.end(), rcpt->str()) ==
-            a.recipients.end())
+        if (std::find(a.recipients.begin(), a.recipients.end(), rcpt->str()) == a.recipients.end())
             a.recipients.push_back(rcpt->str());
     }
     return ParsedRecord(std::move(a));
 }
 
-ParsedRecord parse_typed(LineReader &r, const ImportOptions &options)
-{
+ParsedRecord parse_typed(LineReader &r, const ImportOptions &options) {
     const std::string_view t = r.type_name();
     if (t == "domain")
         return parse_domain(r);
@@ -375,17 +346,16 @@ ParsedRecord parse_typed(LineReader &r, const ImportOptions &options)
 
 // Encoding and field count; then the type's own rules.
 std::optional<ImportRecord> parse_fields(LineReader &r, const LineType &type,
-                                         const ImportOptions &options)
-{
+                                         const ImportOptions &options) {
     for (size_t i = 0; i < r.size(); ++i) {
         if (!valid_utf8(r.raw(i)))
             return reject(r, i, "not valid UTF-8 (the file must be UTF-8 encoded)");
         if (has_control(r.raw(i)))
             return reject(r, i, "contains control characters");
     }
-    const std::string shape =
-        "a " + std::string(type.name) + " line has " + std::to_string(type.min_fields) +
-        (type.repeated.empty() ? "" : " or more") + " fields";
+    const std::string shape = "a " + std::string(type.name) + " line has " +
+                              std::to_string(type.min_fields) +
+                              (type.repeated.empty() ? "" : " or more") + " fields";
     if (r.size() < type.min_fields)
         return reject(r, r.size(), "missing (" + shape + ")");
     if (type.repeated.empty() && r.size() > type.fields.size())
@@ -396,8 +366,7 @@ std::optional<ImportRecord> parse_fields(LineReader &r, const LineType &type,
 }
 
 std::variant<ImportLine, ImportError> parse_line(const SourceLine &line,
-                                                 const ImportOptions &options)
-{
+                                                 const ImportOptions &options) {
     CsvSplit split = split_csv_line(line.text, options.sepchar);
     const LineType *type = split.fields.empty() ? nullptr : find_line_type(split.fields[0]);
     if (!split.ok)
@@ -416,24 +385,20 @@ std::variant<ImportLine, ImportError> parse_line(const SourceLine &line,
 
 } // namespace
 
-std::string_view record_type_name(const ImportRecord &record)
-{
+std::string_view record_type_name(const ImportRecord &record) {
     return line_types()[record.index()].name;
 }
 
-std::string ImportError::to_string(std::string_view file) const
-{
+std::string ImportError::to_string(std::string_view file) const {
     return std::string(file) + ":" + std::to_string(line) + ": field " + field + ": " + message;
 }
 
-bool parse_import_bool(std::string_view text)
-{
+bool parse_import_bool(std::string_view text) {
     const std::string v = to_lower_ascii(text);
     return v == "true" || v == "1" || v == "yes" || v == "y";
 }
 
-ParsedImport parse_import(std::string_view file_text, const ImportOptions &options)
-{
+ParsedImport parse_import(std::string_view file_text, const ImportOptions &options) {
     ParsedImport out;
     for (const SourceLine &line : record_lines(file_text)) {
         auto parsed = parse_line(line, options);

@@ -56,9 +56,9 @@ struct AccountRecord {
     std::string last_name;
     bool enabled = true;
     AccountRole role = AccountRole::simple_user;
-    std::string address;                // empty: no mailbox (an administrator only)
-    std::optional<int64_t> quota_mb;    // unset: the domain's default mailbox quota
-    std::vector<std::string> domains;   // administered (DomainAdmins, Resellers)
+    std::string address;              // empty: no mailbox (an administrator only)
+    std::optional<int64_t> quota_mb;  // unset: the domain's default mailbox quota
+    std::vector<std::string> domains; // administered (DomainAdmins, Resellers)
 };
 
 struct AliasRecord {

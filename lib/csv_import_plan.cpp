@@ -6,13 +6,11 @@ namespace imapmig {
 
 namespace {
 
-std::string where(int line)
-{
+std::string where(int line) {
     return line == 0 ? "in the database" : "on line " + std::to_string(line);
 }
 
-std::string domain_of(const std::string &address)
-{
+std::string domain_of(const std::string &address) {
     return address.substr(address.rfind('@') + 1);
 }
 
@@ -23,12 +21,9 @@ const char *const create_earlier = " (create it in the database or earlier in th
 class Planner {
 public:
     Planner(ImportCatalog &catalog, bool continue_if_exists)
-        : cat_(catalog), continue_(continue_if_exists)
-    {
-    }
+        : cat_(catalog), continue_(continue_if_exists) {}
 
-    void plan(size_t index, ImportLine &line)
-    {
+    void plan(size_t index, ImportLine &line) {
         line_ = line.line;
         step_ = PlannedStep{index, PlannedAction::create, {}};
         const size_t type = line.record.index();
@@ -47,15 +42,13 @@ public:
     ImportPlan take() { return std::move(plan_); }
 
 private:
-    bool fail(std::string field, std::string message)
-    {
+    bool fail(std::string field, std::string message) {
         plan_.errors.push_back({line_, std::move(field), std::move(message)});
         return false;
     }
 
     // An object that exists already: skipped with --continue-if-exists, else an error.
-    bool exists(const char *field, const std::string &what, int line)
-    {
+    bool exists(const char *field, const std::string &what, int line) {
         if (!continue_)
             return fail(field, what + " already exists " + where(line) +
                                    " (--continue-if-exists skips existing objects)");
@@ -64,11 +57,11 @@ private:
     }
 
     // A domain name may be a domain, a domain alias or a relay domain, never two of them.
-    bool name_taken(const std::string &name, NameKind as_what)
-    {
+    bool name_taken(const std::string &name, NameKind as_what) {
         std::string_view other;
         int line = 0;
-        if (auto d = cat_.domains.find(name); d != cat_.domains.end() && as_what != NameKind::domain)
+        if (auto d = cat_.domains.find(name);
+            d != cat_.domains.end() && as_what != NameKind::domain)
             other = "a domain", line = d->second.line;
         else if (auto a = cat_.domain_aliases.find(name);
                  a != cat_.domain_aliases.end() && as_what != NameKind::domain_alias)
@@ -82,15 +75,13 @@ private:
         return true;
     }
 
-    bool require_domain(const char *field, const std::string &name)
-    {
+    bool require_domain(const char *field, const std::string &name) {
         if (cat_.domains.count(name) != 0)
             return true;
         return fail(field, "domain " + name + " does not exist" + create_earlier);
     }
 
-    bool check(DomainRecord &r)
-    {
+    bool check(DomainRecord &r) {
         if (name_taken(r.name, NameKind::domain))
             return false;
         if (auto d = cat_.domains.find(r.name); d != cat_.domains.end())
@@ -99,8 +90,7 @@ private:
         return true;
     }
 
-    bool check(DomainAliasRecord &r)
-    {
+    bool check(DomainAliasRecord &r) {
         if (name_taken(r.name, NameKind::domain_alias))
             return false;
         if (auto a = cat_.domain_aliases.find(r.name); a != cat_.domain_aliases.end())
@@ -111,8 +101,7 @@ private:
         return true;
     }
 
-    bool check(RelayDomainRecord &r)
-    {
+    bool check(RelayDomainRecord &r) {
         if (name_taken(r.name, NameKind::relay))
             return false;
         if (auto a = cat_.relay_domains.find(r.name); a != cat_.relay_domains.end())
@@ -121,18 +110,17 @@ private:
         return true;
     }
 
-    bool check(AccountRecord &r)
-    {
+    bool check(AccountRecord &r) {
         if (auto u = cat_.usernames.find(r.username); u != cat_.usernames.end())
             return exists("loginname", "account " + r.username, u->second);
         if (!r.address.empty()) {
             if (auto a = cat_.addresses.find(r.address); a != cat_.addresses.end())
-                return fail("address", "address " + r.address + " is the mailbox of account " +
-                                           a->second);
+                return fail("address",
+                            "address " + r.address + " is the mailbox of account " + a->second);
             auto d = cat_.domains.find(domain_of(r.address));
             if (d == cat_.domains.end())
-                return fail("address", "domain " + domain_of(r.address) + " does not exist" +
-                                           create_earlier);
+                return fail("address",
+                            "domain " + domain_of(r.address) + " does not exist" + create_earlier);
             if (!r.quota_mb)
                 r.quota_mb = d->second.default_mailbox_quota_mb;
         }
@@ -146,8 +134,7 @@ private:
     }
 
     // A recipient in one of our domains must be a mailbox or an alias by now.
-    bool check_recipient(const std::string &rcpt)
-    {
+    bool check_recipient(const std::string &rcpt) {
         const std::string domain = domain_of(rcpt);
         if (cat_.domains.count(domain) == 0 || cat_.addresses.count(rcpt) != 0 ||
             cat_.aliases.count(rcpt) != 0)
@@ -156,8 +143,7 @@ private:
                                      " but is neither a mailbox nor an alias" + create_earlier);
     }
 
-    bool check(AliasRecord &r)
-    {
+    bool check(AliasRecord &r) {
         if (!require_domain("address", domain_of(r.address)))
             return false;
         for (const auto &rcpt : r.recipients)
@@ -187,16 +173,14 @@ private:
 
 } // namespace
 
-ImportPlan plan_import(ParsedImport &parsed, ImportCatalog &catalog, bool continue_if_exists)
-{
+ImportPlan plan_import(ParsedImport &parsed, ImportCatalog &catalog, bool continue_if_exists) {
     Planner planner(catalog, continue_if_exists);
     for (size_t i = 0; i < parsed.lines.size(); ++i)
         planner.plan(i, parsed.lines[i]);
     return planner.take();
 }
 
-void add_counts(ImportCounts &total, const ImportCounts &more)
-{
+void add_counts(ImportCounts &total, const ImportCounts &more) {
     for (size_t i = 0; i < total.size(); ++i) {
         total[i].created += more[i].created;
         total[i].skipped += more[i].skipped;

@@ -6,10 +6,11 @@ namespace imapmig {
 
 namespace {
 
-const char *sql_bool(bool b) { return b ? "true" : "false"; }
+const char *sql_bool(bool b) {
+    return b ? "true" : "false";
+}
 
-Result<void> load_domains(Connection &c, ImportCatalog &cat)
-{
+Result<void> load_domains(Connection &c, ImportCatalog &cat) {
     auto rows = c.exec("import catalog domains",
                        "SELECT name, quota_mb, default_mailbox_quota_mb FROM domains");
     if (!rows)
@@ -21,8 +22,7 @@ Result<void> load_domains(Connection &c, ImportCatalog &cat)
 }
 
 Result<void> load_names(Connection &c, const char *what, const char *sql,
-                        std::unordered_map<std::string, int> &into)
-{
+                        std::unordered_map<std::string, int> &into) {
     auto rows = c.exec(what, sql);
     if (!rows)
         return rows.error();
@@ -31,8 +31,7 @@ Result<void> load_names(Connection &c, const char *what, const char *sql,
     return {};
 }
 
-Result<void> load_accounts(Connection &c, ImportCatalog &cat)
-{
+Result<void> load_accounts(Connection &c, ImportCatalog &cat) {
     auto rows = c.exec("import catalog accounts", "SELECT username, address FROM accounts");
     if (!rows)
         return rows.error();
@@ -44,11 +43,10 @@ Result<void> load_accounts(Connection &c, ImportCatalog &cat)
     return {};
 }
 
-Result<void> load_aliases(Connection &c, ImportCatalog &cat)
-{
-    auto rows = c.exec("import catalog aliases",
-                       "SELECT a.address, r.recipient FROM aliases a "
-                       "LEFT JOIN alias_recipients r ON r.alias_id = a.id");
+Result<void> load_aliases(Connection &c, ImportCatalog &cat) {
+    auto rows =
+        c.exec("import catalog aliases", "SELECT a.address, r.recipient FROM aliases a "
+                                         "LEFT JOIN alias_recipients r ON r.alias_id = a.id");
     if (!rows)
         return rows.error();
     for (int i = 0; i < rows.value().count(); ++i) {
@@ -59,8 +57,7 @@ Result<void> load_aliases(Connection &c, ImportCatalog &cat)
     return {};
 }
 
-std::string domain_of(const std::string &address)
-{
+std::string domain_of(const std::string &address) {
     return address.substr(address.rfind('@') + 1);
 }
 
@@ -69,8 +66,7 @@ class StepWriter {
 public:
     StepWriter(Connection &c, const ImportWriteOptions &o) : c_(c), options_(o) {}
 
-    Result<void> write(const ImportRecord &record, const PlannedStep &step)
-    {
+    Result<void> write(const ImportRecord &record, const PlannedStep &step) {
         if (step.action == PlannedAction::skip)
             return {};
         if (step.action == PlannedAction::merge)
@@ -81,8 +77,7 @@ public:
 private:
     // Only the first line of the server's message: its DETAIL ("Failing row contains ...")
     // would show every value of the row, the password hash included.
-    static Result<void> done(const Result<Rows> &r, const char *field)
-    {
+    static Result<void> done(const Result<Rows> &r, const char *field) {
         if (!r) {
             const std::string &m = r.error().message;
             return Error{r.error().kind, std::string(field) + ": " + m.substr(0, m.find('\n'))};
@@ -90,8 +85,7 @@ private:
         return {};
     }
 
-    Result<void> create(const DomainRecord &r)
-    {
+    Result<void> create(const DomainRecord &r) {
         return done(c_.exec("import domain",
                             "INSERT INTO domains (name, quota_mb, default_mailbox_quota_mb, "
                             "enabled) VALUES ($1, $2, $3, $4)",
@@ -100,8 +94,7 @@ private:
                     "name");
     }
 
-    Result<void> create(const DomainAliasRecord &r)
-    {
+    Result<void> create(const DomainAliasRecord &r) {
         return done(c_.exec("import domain alias",
                             "INSERT INTO domain_aliases (name, target_domain_id, enabled) "
                             "SELECT $1, id, $3 FROM domains WHERE name = $2",
@@ -109,8 +102,7 @@ private:
                     "name");
     }
 
-    Result<void> create(const RelayDomainRecord &r)
-    {
+    Result<void> create(const RelayDomainRecord &r) {
         return done(c_.exec("import relay domain",
                             "INSERT INTO relay_domains (name, target_host, target_port, service, "
                             "enabled, verify_recipients) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -119,8 +111,7 @@ private:
                     "name");
     }
 
-    Result<std::string> stored_password(const AccountRecord &r)
-    {
+    Result<std::string> stored_password(const AccountRecord &r) {
         if (!options_.crypt_passwords)
             return std::string(r.password.reveal());
         auto hash = hash_password(options_.password_scheme, r.password);
@@ -129,8 +120,7 @@ private:
         return hash;
     }
 
-    Result<void> create(const AccountRecord &r)
-    {
+    Result<void> create(const AccountRecord &r) {
         auto password = stored_password(r);
         if (!password)
             return password.error();
@@ -158,8 +148,7 @@ private:
         return {};
     }
 
-    Result<void> create(const AliasRecord &r)
-    {
+    Result<void> create(const AliasRecord &r) {
         auto id = c_.exec("import alias",
                           "INSERT INTO aliases (address, domain_id, enabled) "
                           "SELECT $1, id, $3 FROM domains WHERE name = $2 RETURNING id",
@@ -171,8 +160,7 @@ private:
         return add_recipients(r.address, r.recipients);
     }
 
-    Result<void> add_recipients(const std::string &alias, const std::vector<std::string> &rcpts)
-    {
+    Result<void> add_recipients(const std::string &alias, const std::vector<std::string> &rcpts) {
         for (const auto &rcpt : rcpts) {
             auto r = c_.exec("import alias recipient",
                              "INSERT INTO alias_recipients (alias_id, recipient) "
@@ -191,8 +179,7 @@ private:
 
 } // namespace
 
-Result<ImportCatalog> load_import_catalog(Connection &conn)
-{
+Result<ImportCatalog> load_import_catalog(Connection &conn) {
     ImportCatalog cat;
     for (auto step : {load_domains, load_accounts, load_aliases})
         if (auto r = step(conn, cat); !r)
@@ -209,8 +196,7 @@ Result<ImportCatalog> load_import_catalog(Connection &conn)
 }
 
 Result<void> write_import_plan(Connection &conn, const ParsedImport &parsed, const ImportPlan &plan,
-                               const ImportWriteOptions &options, std::string_view file)
-{
+                               const ImportWriteOptions &options, std::string_view file) {
     StepWriter writer(conn, options);
     for (const PlannedStep &step : plan.steps) {
         const ImportLine &line = parsed.lines[step.index];

@@ -4,14 +4,15 @@ namespace imapmig {
 
 namespace {
 
-bool is_blank(char c, char sep) { return (c == ' ' || c == '\t') && c != sep; }
+bool is_blank(char c, char sep) {
+    return (c == ' ' || c == '\t') && c != sep;
+}
 
 class LineSplitter {
 public:
     LineSplitter(std::string_view line, char sep) : line_(line), sep_(sep) {}
 
-    CsvSplit run()
-    {
+    CsvSplit run() {
         CsvSplit out;
         std::vector<bool> quoted;
         while (true) {
@@ -39,14 +40,12 @@ public:
     }
 
 private:
-    void skip_blanks()
-    {
+    void skip_blanks() {
         while (pos_ < line_.size() && is_blank(line_[pos_], sep_))
             ++pos_;
     }
 
-    std::string unquoted_field(std::string &field)
-    {
+    std::string unquoted_field(std::string &field) {
         size_t start = pos_;
         while (pos_ < line_.size() && line_[pos_] != sep_)
             ++pos_;
@@ -57,8 +56,7 @@ private:
         return {};
     }
 
-    std::string quoted_field(std::string &field)
-    {
+    std::string quoted_field(std::string &field) {
         ++pos_; // opening quote
         while (true) {
             if (pos_ >= line_.size())
@@ -84,15 +82,13 @@ private:
     size_t pos_ = 0;
 };
 
-bool only_blanks(std::string_view s)
-{
+bool only_blanks(std::string_view s) {
     return s.find_first_not_of(" \t") == std::string_view::npos;
 }
 
 } // namespace
 
-std::vector<SourceLine> record_lines(std::string_view text)
-{
+std::vector<SourceLine> record_lines(std::string_view text) {
     if (text.starts_with("\xEF\xBB\xBF"))
         text.remove_prefix(3);
     std::vector<SourceLine> out;
@@ -112,10 +108,11 @@ std::vector<SourceLine> record_lines(std::string_view text)
     return out;
 }
 
-CsvSplit split_csv_line(std::string_view line, char sep) { return LineSplitter(line, sep).run(); }
+CsvSplit split_csv_line(std::string_view line, char sep) {
+    return LineSplitter(line, sep).run();
+}
 
-bool valid_utf8(std::string_view text)
-{
+bool valid_utf8(std::string_view text) {
     const auto *s = reinterpret_cast<const unsigned char *>(text.data());
     size_t i = 0, n = text.size();
     while (i < n) {

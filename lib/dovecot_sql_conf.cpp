@@ -4,16 +4,14 @@ namespace imapmig {
 
 namespace {
 
-bool is_setting(std::string_view line, std::string_view key)
-{
+bool is_setting(std::string_view line, std::string_view key) {
     if (!line.starts_with(key))
         return false;
     size_t eq = line.find_first_not_of(" \t", key.size());
     return eq != std::string_view::npos && line[eq] == '=';
 }
 
-std::string connect_line(const DovecotSqlConfOptions &o)
-{
+std::string connect_line(const DovecotSqlConfOptions &o) {
     if (o.with_connect)
         return "connect = " + o.database;
     return "# connect = <the database of imap-migration.yaml: it may hold a password, so it is "
@@ -22,8 +20,7 @@ std::string connect_line(const DovecotSqlConfOptions &o)
 
 } // namespace
 
-std::string render_dovecot_sql_conf(std::string_view text, const DovecotSqlConfOptions &o)
-{
+std::string render_dovecot_sql_conf(std::string_view text, const DovecotSqlConfOptions &o) {
     std::string out;
     while (!text.empty()) {
         size_t nl = text.find('\n');

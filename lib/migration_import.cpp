@@ -13,13 +13,15 @@ namespace {
 
 const char *const field_names[] = {"address", "old login", "old password"};
 
-std::string field_name(size_t i) { return i < 3 ? field_names[i] : std::to_string(i + 1); }
+std::string field_name(size_t i) {
+    return i < 3 ? field_names[i] : std::to_string(i + 1);
+}
 
-std::optional<ImportError> check_encoding(int line, const std::vector<std::string> &fields)
-{
+std::optional<ImportError> check_encoding(int line, const std::vector<std::string> &fields) {
     for (size_t i = 0; i < fields.size(); ++i) {
         if (!valid_utf8(fields[i]))
-            return ImportError{line, field_name(i), "not valid UTF-8 (the file must be UTF-8 encoded)"};
+            return ImportError{line, field_name(i),
+                               "not valid UTF-8 (the file must be UTF-8 encoded)"};
         if (i < 2 && std::any_of(fields[i].begin(), fields[i].end(), [](char c) {
                 return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
             }))
@@ -32,8 +34,7 @@ std::optional<ImportError> check_encoding(int line, const std::vector<std::strin
     return std::nullopt;
 }
 
-std::variant<MigrationLine, ImportError> parse_one(const SourceLine &src, char sep)
-{
+std::variant<MigrationLine, ImportError> parse_one(const SourceLine &src, char sep) {
     CsvSplit split = split_csv_line(src.text, sep);
     if (!split.ok)
         return ImportError{src.number, field_name(split.bad_field), split.error};
@@ -74,14 +75,10 @@ struct AccountInfo {
 class MigrationChecker {
 public:
     MigrationChecker(Connection &c, const Config &config, const MigrationImportOptions &o)
-        : c_(c), config_(config), options_(o)
-    {
-    }
+        : c_(c), config_(config), options_(o) {}
 
     // The target of a line to create; nullopt for a skipped or bad line (recorded in out).
-    Result<Checked>
-    check(const MigrationLine &l, MigrationImportResult &out)
-    {
+    Result<Checked> check(const MigrationLine &l, MigrationImportResult &out) {
         auto account = lookup(l.address.str());
         if (!account)
             return account.error();
@@ -111,15 +108,13 @@ public:
     }
 
 private:
-    static Result<Checked>
-    none(MigrationImportResult &out, const MigrationLine &l, const char *field, std::string msg)
-    {
+    static Result<Checked> none(MigrationImportResult &out, const MigrationLine &l,
+                                const char *field, std::string msg) {
         out.errors.push_back({l.line, field, std::move(msg)});
         return Checked();
     }
 
-    Result<std::optional<AccountInfo>> lookup(const std::string &address)
-    {
+    Result<std::optional<AccountInfo>> lookup(const std::string &address) {
         auto rows = c_.exec("migration csv account",
                             "SELECT a.id, d.name, EXISTS (SELECT 1 FROM migrations m "
                             "WHERE m.account_id = a.id) FROM accounts a "
@@ -134,8 +129,7 @@ private:
     }
 
     const ProviderConfig *provider_for(const MigrationLine &l, const AccountInfo &a,
-                                       MigrationImportResult &out)
-    {
+                                       MigrationImportResult &out) {
         auto route = config_.route_for_old_domain(l.old_login.domain);
         if (route.provider == nullptr) {
             out.errors.push_back({l.line, "old login",
@@ -155,8 +149,7 @@ private:
         return route.provider;
     }
 
-    Result<bool> login_taken(const ProviderConfig &p, const std::string &old_login)
-    {
+    Result<bool> login_taken(const ProviderConfig &p, const std::string &old_login) {
         if (!logins_.insert(p.name + "\n" + old_login).second)
             return true;
         auto rows = c_.exec("migration csv old login",
@@ -175,8 +168,7 @@ private:
 
 } // namespace
 
-ParsedMigrations parse_migration_lines(std::string_view file_text, char sepchar)
-{
+ParsedMigrations parse_migration_lines(std::string_view file_text, char sepchar) {
     ParsedMigrations out;
     for (const SourceLine &src : record_lines(file_text)) {
         auto parsed = parse_one(src, sepchar);
@@ -189,10 +181,8 @@ ParsedMigrations parse_migration_lines(std::string_view file_text, char sepchar)
 }
 
 Result<MigrationImportResult> create_migrations(Connection &conn, const Config &config,
-                                                const KeyRing &keys,
-                                                const ParsedMigrations &parsed,
-                                                const MigrationImportOptions &options)
-{
+                                                const KeyRing &keys, const ParsedMigrations &parsed,
+                                                const MigrationImportOptions &options) {
     MigrationImportResult out;
     out.errors = parsed.errors;
     MigrationChecker checker(conn, config, options);
@@ -218,8 +208,8 @@ Result<MigrationImportResult> create_migrations(Connection &conn, const Config &
         auto id = insert_migration_task(
             conn, {target.account_id, provider, old_login, sealed, "created from CSV"});
         if (!id)
-            return Error{id.error().kind, "line " + std::to_string(line->line) + ": " +
-                                              id.error().message};
+            return Error{id.error().kind,
+                         "line " + std::to_string(line->line) + ": " + id.error().message};
         ++out.created;
     }
     return out;

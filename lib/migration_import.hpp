@@ -49,8 +49,7 @@ struct MigrationImportResult {
 // errors, creates the tasks in one transaction (the caller's: begin before, commit after).
 // The Result fails only for infrastructure problems (database).
 Result<MigrationImportResult> create_migrations(Connection &conn, const Config &config,
-                                                const KeyRing &keys,
-                                                const ParsedMigrations &parsed,
+                                                const KeyRing &keys, const ParsedMigrations &parsed,
                                                 const MigrationImportOptions &options);
 
 } // namespace imapmig

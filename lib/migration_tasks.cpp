@@ -2,15 +2,14 @@
 
 namespace imapmig {
 
-Result<std::string> insert_migration_task(Connection &c, const NewMigrationTask &t)
-{
+Result<std::string> insert_migration_task(Connection &c, const NewMigrationTask &t) {
     const std::string_view blob(reinterpret_cast<const char *>(t.secret.blob.data()),
                                 t.secret.blob.size());
-    auto migration = c.exec("migration create",
-                            "INSERT INTO migrations (account_id, provider, old_login, secret, "
-                            "secret_key_id) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                            {t.account_id, t.provider, t.old_login, Param::binary(blob),
-                             t.secret.key_id});
+    auto migration =
+        c.exec("migration create",
+               "INSERT INTO migrations (account_id, provider, old_login, secret, "
+               "secret_key_id) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+               {t.account_id, t.provider, t.old_login, Param::binary(blob), t.secret.key_id});
     if (!migration)
         return migration.error();
     std::string id = migration.value().str(0, 0);

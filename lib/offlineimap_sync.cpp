@@ -118,10 +118,11 @@ Result<Child> spawn_offlineimap(const std::string &program, const std::string &r
         return temporary_error(std::string("fork: ") + std::strerror(errno));
     }
     if (pid == 0) {
-        // Own process group: a stop signal reaches offlineimap's helpers too. The parent-death
-        // signal covers a worker that is killed outright.
+        // Own process group: a stop signal reaches offlineimap's helpers too. A worker killed
+        // outright takes offlineimap with it at once: a survivor would keep the account's lock
+        // past the takeover, and its SQLite status is crash-safe.
         ::setpgid(0, 0);
-        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         ::dup2(devnull, 0);
         ::dup2(out_write.get(), 1);
         ::dup2(out_write.get(), 2);

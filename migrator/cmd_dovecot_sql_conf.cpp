@@ -7,8 +7,7 @@
 
 namespace imapmig::cli {
 
-int cmd_dovecot_sql_conf(Context &ctx)
-{
+int cmd_dovecot_sql_conf(Context &ctx) {
     bool with_connect = false;
     for (const auto &a : ctx.args) {
         if (a != "--with-connect")

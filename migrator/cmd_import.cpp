@@ -20,20 +20,17 @@ struct ImportRun {
     ImportCounts totals{};
 };
 
-bool file_failed(const std::string &message)
-{
+bool file_failed(const std::string &message) {
     fail(message);
     return false;
 }
 
 // Parses, checks and (unless a dry run) writes one file in one transaction.
-bool import_file(ImportRun &run, const std::string &file)
-{
+bool import_file(ImportRun &run, const std::string &file) {
     auto text = read_whole_file(file);
     if (!text)
         return file_failed(text.error().message);
-    ParsedImport parsed =
-        parse_import(text.value(), {run.args.sepchar, run.args.crypt_passwords});
+    ParsedImport parsed = parse_import(text.value(), {run.args.sepchar, run.args.crypt_passwords});
     ImportPlan plan = plan_import(parsed, run.catalog, run.args.continue_if_exists);
     std::vector<ImportError> errors = std::move(parsed.errors);
     errors.insert(errors.end(), plan.errors.begin(), plan.errors.end());
@@ -47,9 +44,11 @@ bool import_file(ImportRun &run, const std::string &file)
             return file_failed(tx.error().message);
         ImportWriteOptions options{run.args.crypt_passwords, run.config.accounts.password_scheme};
         if (auto w = write_import_plan(run.conn, parsed, plan, options, file); !w)
-            return file_failed(w.error().message + "\n" + file + ": nothing of this file was written");
+            return file_failed(w.error().message + "\n" + file +
+                               ": nothing of this file was written");
         if (auto c = tx.value().commit(); !c)
-            return file_failed(c.error().message + "\n" + file + ": nothing of this file was written");
+            return file_failed(c.error().message + "\n" + file +
+                               ": nothing of this file was written");
     }
     std::cout << file << ": " << parsed.lines.size() << " line(s) "
               << (run.args.dry_run ? "checked, nothing written (dry run)" : "imported") << "\n";
@@ -57,8 +56,7 @@ bool import_file(ImportRun &run, const std::string &file)
     return true;
 }
 
-void print_summary(const ImportCounts &totals, bool dry_run)
-{
+void print_summary(const ImportCounts &totals, bool dry_run) {
     static const char *const names[] = {"domains", "domain aliases", "relay domains", "accounts",
                                         "aliases"};
     std::cout << "summary" << (dry_run ? " (dry run: what the import would do)" : "") << ":\n";
@@ -73,8 +71,7 @@ void print_summary(const ImportCounts &totals, bool dry_run)
 
 } // namespace
 
-int cmd_import(Context &ctx)
-{
+int cmd_import(Context &ctx) {
     auto args = parse_csv_command_args(ctx.args, true, false);
     if (!args)
         return usage_error("import: " + args.error().message);

@@ -10,8 +10,7 @@ namespace imapmig::cli {
 
 namespace {
 
-int run_migration_csv(const CsvCommandArgs &args, const Config &config, const KeyRing &keys)
-{
+int run_migration_csv(const CsvCommandArgs &args, const Config &config, const KeyRing &keys) {
     auto text = read_whole_file(args.from_csv);
     if (!text)
         return fail(text.error().message);
@@ -42,8 +41,7 @@ int run_migration_csv(const CsvCommandArgs &args, const Config &config, const Ke
 
 } // namespace
 
-int cmd_migrations_create(Context &ctx)
-{
+int cmd_migrations_create(Context &ctx) {
     auto args = parse_csv_command_args(ctx.args, false, true);
     if (!args)
         return usage_error("migrations create: " + args.error().message);

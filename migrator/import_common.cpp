@@ -11,8 +11,7 @@ namespace imapmig::cli {
 
 namespace {
 
-Result<char> parse_sepchar(const std::string &value)
-{
+Result<char> parse_sepchar(const std::string &value) {
     if (value.size() != 1 || value[0] == '"' || value[0] == '#' || value[0] == '\n' ||
         value[0] == '\r' || value[0] == ' ' || static_cast<unsigned char>(value[0]) >= 0x80)
         return permanent_error("--sepchar takes one ASCII character other than a space, '\"' "
@@ -23,8 +22,7 @@ Result<char> parse_sepchar(const std::string &value)
 } // namespace
 
 Result<CsvCommandArgs> parse_csv_command_args(const std::vector<std::string> &args,
-                                              bool allow_crypt, bool allow_from_csv)
-{
+                                              bool allow_crypt, bool allow_from_csv) {
     CsvCommandArgs out;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string &a = args[i];
@@ -52,8 +50,7 @@ Result<CsvCommandArgs> parse_csv_command_args(const std::vector<std::string> &ar
     return out;
 }
 
-Result<std::string> read_whole_file(const std::string &path)
-{
+Result<std::string> read_whole_file(const std::string &path) {
     std::ifstream in(path, std::ios::binary);
     if (!in)
         return permanent_error("cannot read " + path + ": " + std::strerror(errno));
@@ -64,8 +61,7 @@ Result<std::string> read_whole_file(const std::string &path)
     return buf.str();
 }
 
-void report_import_errors(const std::string &file, std::vector<ImportError> errors, bool dry_run)
-{
+void report_import_errors(const std::string &file, std::vector<ImportError> errors, bool dry_run) {
     std::stable_sort(errors.begin(), errors.end(),
                      [](const ImportError &a, const ImportError &b) { return a.line < b.line; });
     if (!dry_run) {

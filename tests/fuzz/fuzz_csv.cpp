@@ -12,16 +12,14 @@ using namespace imapmig;
 
 namespace {
 
-int physical_lines(std::string_view text)
-{
+int physical_lines(std::string_view text) {
     int n = 1;
     for (char c : text)
         n += c == '\n';
     return n;
 }
 
-void check_lines(const ParsedImport &p, int max_line)
-{
+void check_lines(const ParsedImport &p, int max_line) {
     int last = 0;
     for (const auto &l : p.lines) {
         if (l.line <= last || l.line > max_line)
@@ -35,8 +33,7 @@ void check_lines(const ParsedImport &p, int max_line)
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size == 0)
         return 0;
     static constexpr char seps[] = {';', ',', '\t', '|'};

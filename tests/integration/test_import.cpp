@@ -24,8 +24,7 @@ struct ImportDb {
     std::string key = dir.file("k.key");
     std::string cfg = dir.file("imap-migration.yaml");
 
-    ImportDb()
-    {
+    ImportDb() {
         run_checked({migrator_path(), "key", "generate", key});
         write_file(cfg, "database: \"" + db + "\"\nsecret_key_file: " + key +
                             "\naccounts:\n  password_scheme: SHA512-CRYPT\n"
@@ -38,14 +37,12 @@ struct ImportDb {
         run_checked({migrator_path(), "-c", cfg, "db", "upgrade"});
     }
 
-    std::string csv(const std::string &name, const std::string &content)
-    {
+    std::string csv(const std::string &name, const std::string &content) {
         write_file(dir.file(name), content);
         return dir.file(name);
     }
 
-    RunResult migrator(std::vector<std::string> args)
-    {
+    RunResult migrator(std::vector<std::string> args) {
         args.insert(args.begin(), {migrator_path(), "-c", cfg});
         return run(args);
     }
@@ -53,12 +50,11 @@ struct ImportDb {
     std::string sql(const std::string &q) { return pg_scalar(db, q); }
 
     // Every row of every table the commands write, for "nothing changed" checks.
-    std::string dump()
-    {
+    std::string dump() {
         std::string out;
-        for (const char *t : {"domains", "domain_aliases", "relay_domains", "accounts",
-                              "administered_domains", "aliases", "alias_recipients", "migrations",
-                              "migration_events"})
+        for (const char *t :
+             {"domains", "domain_aliases", "relay_domains", "accounts", "administered_domains",
+              "aliases", "alias_recipients", "migrations", "migration_events"})
             out += std::string(t) + ":\n" +
                    sql(std::string("SELECT coalesce(string_agg(x::text, E'\\n' ORDER BY "
                                    "x::text), '') FROM ") +
@@ -74,30 +70,32 @@ const std::string good_csv = "# a Modoboa-style export\n"
                              "\n"
                              "domainalias; alias.example; new.example; y\n"
                              "relaydomain; relay.example; mx.relay.example; 2525; smtp; 1; no\n"
-                             "account; ann@new.example; " + sha_hash +
+                             "account; ann@new.example; " +
+                             sha_hash +
                              "; \"Ann; Marie\"; M\xC3\xBCller; y; SimpleUsers; ann@new.example\n"
-                             "account; bob@new.example; " + sha_hash +
+                             "account; bob@new.example; " +
+                             sha_hash +
                              "; Bob; ; n; SimpleUsers; bob@new.example; 250\n"
-                             "account; boss; " + sha_hash +
+                             "account; boss; " +
+                             sha_hash +
                              "; The; Boss; y; DomainAdmins; ; ; new.example; second.example\n"
                              "alias; info@new.example; y; ann@new.example; bob@new.example\n"
                              "alias; @second.example; y; info@new.example\n";
 
 } // namespace
 
-TEST_CASE("import: a good file creates every object, with a summary", "[integration][import]")
-{
+TEST_CASE("import: a good file creates every object, with a summary", "[integration][import]") {
     ImportDb t;
     auto r = t.migrator({"import", t.csv("good.csv", good_csv)});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(r.out == t.dir.file("good.csv") + ": 9 line(s) imported\n"
-                   "summary:\n"
-                   "  domains         created 2, skipped 0\n"
-                   "  domain aliases  created 1, skipped 0\n"
-                   "  relay domains   created 1, skipped 0\n"
-                   "  accounts        created 3, skipped 0\n"
-                   "  aliases         created 2, skipped 0, merged 0\n");
+                                            "summary:\n"
+                                            "  domains         created 2, skipped 0\n"
+                                            "  domain aliases  created 1, skipped 0\n"
+                                            "  relay domains   created 1, skipped 0\n"
+                                            "  accounts        created 3, skipped 0\n"
+                                            "  aliases         created 2, skipped 0, merged 0\n");
     CHECK(t.sql("SELECT string_agg(name || ' ' || quota_mb || ' ' || default_mailbox_quota_mb || "
                 "' ' || enabled, ',' ORDER BY name) FROM domains") ==
           "new.example 1000 100 true,second.example 0 0 true");
@@ -121,19 +119,19 @@ TEST_CASE("import: a good file creates every object, with a summary", "[integrat
 }
 
 TEST_CASE("import: a bad line names file, line and field, and nothing is written",
-          "[integration][import]")
-{
+          "[integration][import]") {
     ImportDb t;
-    REQUIRE(t.migrator({"import", t.csv("base.csv", "domain; base.example; 0; 0; y\n")})
-                .exit_code == 0);
+    REQUIRE(
+        t.migrator({"import", t.csv("base.csv", "domain; base.example; 0; 0; y\n")}).exit_code ==
+        0);
     const std::string before = t.dump();
     struct Case {
         std::string content;
         std::string message;
     };
     const std::string ok_lines = "domain; new.example; 0; 0; y\n# c\n\n"
-                                 "account; ann@new.example; " + sha_hash +
-                                 "; ; ; y; SimpleUsers; ann@new.example\n";
+                                 "account; ann@new.example; " +
+                                 sha_hash + "; ; ; y; SimpleUsers; ann@new.example\n";
     const std::vector<Case> cases = {
         {ok_lines + "domain; new2.example; 10; 20; y\n",
          ":5: field default mailbox quota: may not exceed the domain quota (10 MB)"},
@@ -149,8 +147,9 @@ TEST_CASE("import: a bad line names file, line and field, and nothing is written
          ":7: field group: expected SuperAdmins, DomainAdmins, Resellers or SimpleUsers"},
         {ok_lines + "alias; a@new.example; y; ann@new.example; \"b@x.example\n",
          ":5: field recipient: quoted field has no closing double quote"},
-        {ok_lines + "account; c@new.example; " + sha_hash + "; Ren\xE9; ; y; SimpleUsers; "
-                    "c@new.example\n",
+        {ok_lines + "account; c@new.example; " + sha_hash +
+             "; Ren\xE9; ; y; SimpleUsers; "
+             "c@new.example\n",
          ":5: field first name: not valid UTF-8 (the file must be UTF-8 encoded)"},
         {ok_lines + "domain; base.example; 0; 0; y\n",
          ":5: field name: domain base.example already exists in the database "
@@ -167,15 +166,15 @@ TEST_CASE("import: a bad line names file, line and field, and nothing is written
         CHECK(r.exit_code == 1);
         CHECK(r.err == file + c.message + "\n" + file +
                            ": nothing of this file was written\n"
-                           "imap-migrator: import stopped at " + file + "\n");
+                           "imap-migrator: import stopped at " +
+                           file + "\n");
         CHECK(r.err.find("Clear-Text-Pw1") == std::string::npos);
         CHECK(t.dump() == before);
     }
 }
 
 TEST_CASE("import: files are separate transactions; later files stop after a failed one",
-          "[integration][import]")
-{
+          "[integration][import]") {
     ImportDb t;
     const auto a = t.csv("a.csv", "domain; a.example; 0; 0; y\n");
     const auto b = t.csv("b.csv", "domain; b.example; 0; 0; y\ndomain; bad_name; 0; 0; y\n");
@@ -188,8 +187,7 @@ TEST_CASE("import: files are separate transactions; later files stop after a fai
 }
 
 TEST_CASE("import: --continue-if-exists skips existing objects and merges aliases",
-          "[integration][import]")
-{
+          "[integration][import]") {
     ImportDb t;
     REQUIRE(t.migrator({"import", t.csv("good.csv", good_csv)}).exit_code == 0);
     auto again = t.migrator({"import", t.dir.file("good.csv")});
@@ -218,26 +216,29 @@ TEST_CASE("import: --continue-if-exists skips existing objects and merges aliase
     CHECK(t.sql("SELECT count(*) FROM domains") == "3");
 }
 
-TEST_CASE("import: --dry-run lists every error and writes nothing", "[integration][import]")
-{
+TEST_CASE("import: --dry-run lists every error and writes nothing", "[integration][import]") {
     ImportDb t;
     const std::string before = t.dump();
-    const auto f = t.csv("dry.csv", "domain; a.example; 0; 0; y\n"
-                                    "domain; b..example; 0; 0; y\n"
-                                    "account; u@a.example; nohash; ; ; y; SimpleUsers; u@a.example\n"
-                                    "\n"
-                                    "alias; x@b.example; y; u@a.example\n"
-                                    "relaydomain; r.example; mx.r.example; 99999; relay; y; n\n");
+    const auto f =
+        t.csv("dry.csv", "domain; a.example; 0; 0; y\n"
+                         "domain; b..example; 0; 0; y\n"
+                         "account; u@a.example; nohash; ; ; y; SimpleUsers; u@a.example\n"
+                         "\n"
+                         "alias; x@b.example; y; u@a.example\n"
+                         "relaydomain; r.example; mx.r.example; 99999; relay; y; n\n");
     auto r = t.migrator({"import", "--dry-run", f});
     CHECK(r.exit_code == 1);
-    CHECK(r.err == f + ":2: field name: expected a domain name (letters, digits, hyphens, at "
+    CHECK(r.err == f +
+                       ":2: field name: expected a domain name (letters, digits, hyphens, at "
                        "least one dot; IDNs in xn-- form)\n" +
-                       f + ":3: field password: expected {SCHEME}hash (for clear-text passwords "
-                           "use --crypt-passwords)\n" +
-                       f + ":5: field address: domain b.example does not exist (create it in "
-                           "the database or earlier in the file)\n" +
-                       f + ":6: field target port: expected a port number from 1 to 65535\n" +
-                       f + ": 4 error(s)\n");
+                       f +
+                       ":3: field password: expected {SCHEME}hash (for clear-text passwords "
+                       "use --crypt-passwords)\n" +
+                       f +
+                       ":5: field address: domain b.example does not exist (create it in "
+                       "the database or earlier in the file)\n" +
+                       f + ":6: field target port: expected a port number from 1 to 65535\n" + f +
+                       ": 4 error(s)\n");
     CHECK(t.dump() == before);
 
     auto good = t.migrator({"import", "--dry-run", t.csv("good.csv", good_csv)});
@@ -248,13 +249,12 @@ TEST_CASE("import: --dry-run lists every error and writes nothing", "[integratio
     CHECK(t.dump() == before);
 }
 
-TEST_CASE("import: --crypt-passwords and --sepchar", "[integration][import]")
-{
+TEST_CASE("import: --crypt-passwords and --sepchar", "[integration][import]") {
     ImportDb t;
     const std::string pw = "Cl3ar,Text;Pw";
     const auto f = t.csv("c.csv", "domain,new.example,0,0,y\n"
-                                  "account,ann@new.example,\"" + pw +
-                                  "\",Ann,,y,SimpleUsers,ann@new.example\n");
+                                  "account,ann@new.example,\"" +
+                                      pw + "\",Ann,,y,SimpleUsers,ann@new.example\n");
     auto r = t.migrator({"import", "--crypt-passwords", "--sepchar", ",", f});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
@@ -274,14 +274,16 @@ TEST_CASE("import: --crypt-passwords and --sepchar", "[integration][import]")
     CHECK(missing.err.find("cannot read " + t.dir.file("missing.csv")) != std::string::npos);
 }
 
-TEST_CASE("migrations create --from-csv: tasks like the login path's", "[integration][import]")
-{
+TEST_CASE("migrations create --from-csv: tasks like the login path's", "[integration][import]") {
     ImportDb t;
     REQUIRE(t.migrator({"import", t.csv("good.csv", good_csv)}).exit_code == 0);
     const std::string ann_pw = "Ann-0ld;Secret", bob_pw = "B0b-0ld-Secret";
     const auto f = t.csv("m.csv", "# address; old login; old password\n"
-                                  "ann@new.example; Ann@Old.example; \"" + ann_pw + "\"\n"
-                                  "bob@new.example; bob@legacy.example; " + bob_pw + "\n");
+                                  "ann@new.example; Ann@Old.example; \"" +
+                                      ann_pw +
+                                      "\"\n"
+                                      "bob@new.example; bob@legacy.example; " +
+                                      bob_pw + "\n");
     auto r = t.migrator({"migrations", "create", "--from-csv", f});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
@@ -303,8 +305,7 @@ TEST_CASE("migrations create --from-csv: tasks like the login path's", "[integra
                                     {login});
         REQUIRE(rows.size() == 1);
         auto sealed = imapmig::sealed_secret_from_hex(rows[0][0], rows[0][1]);
-        auto opened =
-            ring.open(sealed, imapmig::migration_secret_context("oldmail", login));
+        auto opened = ring.open(sealed, imapmig::migration_secret_context("oldmail", login));
         REQUIRE(opened.ok());
         CHECK(opened.value().reveal() == pw);
     };
@@ -315,18 +316,19 @@ TEST_CASE("migrations create --from-csv: tasks like the login path's", "[integra
     const std::string before = t.dump();
     auto again = t.migrator({"migrations", "create", "--from-csv", f});
     CHECK(again.exit_code == 1);
-    CHECK(again.err == f + ":2: field address: account ann@new.example already has a migration "
+    CHECK(again.err == f +
+                           ":2: field address: account ann@new.example already has a migration "
                            "task (--continue-if-exists skips it)\n" +
                            f + ": nothing of this file was written\n");
     auto skip = t.migrator({"migrations", "create", "--continue-if-exists", "--from-csv", f});
     CHECK(skip.exit_code == 0);
-    CHECK(skip.out == f + ": 0 migration task(s) created, 2 skipped (the account already has one)\n");
+    CHECK(skip.out ==
+          f + ": 0 migration task(s) created, 2 skipped (the account already has one)\n");
     CHECK(t.dump() == before);
 }
 
 TEST_CASE("migrations create --from-csv: bad lines, all listed in a dry run",
-          "[integration][import]")
-{
+          "[integration][import]") {
     ImportDb t;
     REQUIRE(t.migrator({"import", t.csv("good.csv", good_csv)}).exit_code == 0);
     const std::string before = t.dump();
@@ -339,16 +341,21 @@ TEST_CASE("migrations create --from-csv: bad lines, all listed in a dry run",
     auto r = t.migrator({"migrations", "create", "--dry-run", "--from-csv", f});
     CHECK(r.exit_code == 1);
     CHECK(r.err ==
-          f + ":2: field address: account nobody@new.example does not exist here (import it "
+          f +
+              ":2: field address: account nobody@new.example does not exist here (import it "
               "first)\n" +
-              f + ":3: field old login: domain undeclared.example is not declared under any "
-                  "provider in the configuration\n" +
-              f + ":4: field old login: provider othermail has no domains entry whose "
-                  "local_domain is new.example, the domain of the account\n" +
-              f + ":5: field old login: this old login already has a migration task for another "
-                  "account\n" +
-              f + ":6: field old password: missing (a line has 3 fields: address; old login; "
-                  "old password)\n" +
+              f +
+              ":3: field old login: domain undeclared.example is not declared under any "
+              "provider in the configuration\n" +
+              f +
+              ":4: field old login: provider othermail has no domains entry whose "
+              "local_domain is new.example, the domain of the account\n" +
+              f +
+              ":5: field old login: this old login already has a migration task for another "
+              "account\n" +
+              f +
+              ":6: field old password: missing (a line has 3 fields: address; old login; "
+              "old password)\n" +
               f + ": 5 error(s)\n");
     CHECK(r.err.find("Secret-Pw") == std::string::npos);
     auto real = t.migrator({"migrations", "create", "--from-csv", f});
@@ -359,8 +366,7 @@ TEST_CASE("migrations create --from-csv: bad lines, all listed in a dry run",
 }
 
 TEST_CASE("dovecot-sql-conf prints the shipped queries, connect only on request",
-          "[integration][import]")
-{
+          "[integration][import]") {
     ImportDb t;
     const std::string shipped =
         read_file(source_root() + "/conf.d/dovecot-sql-imapmigration.conf.ext");
@@ -380,8 +386,7 @@ TEST_CASE("dovecot-sql-conf prints the shipped queries, connect only on request"
     CHECK(t.migrator({"dovecot-sql-conf", "--bogus"}).exit_code == 2);
 }
 
-TEST_CASE("imported accounts log into the new Dovecot", "[integration][import]")
-{
+TEST_CASE("imported accounts log into the new Dovecot", "[integration][import]") {
     MigrationEnv env;
     env.start_new_dovecot();
     const std::string pw = "Imp0rted-Pw!";
@@ -389,10 +394,11 @@ TEST_CASE("imported accounts log into the new Dovecot", "[integration][import]")
     REQUIRE(hash.ok());
     const std::string file = env.dir.file("in.csv");
     write_file(file, "domain; imported.example; 0; 0; y\n"
-                     "account; dana@imported.example; " + hash.value() +
+                     "account; dana@imported.example; " +
+                         hash.value() +
                          "; Dana; ; y; SimpleUsers; dana@imported.example; 10\n"
-                         "account; eric@imported.example; " + hash.value() +
-                         "; Eric; ; n; SimpleUsers; eric@imported.example\n");
+                         "account; eric@imported.example; " +
+                         hash.value() + "; Eric; ; n; SimpleUsers; eric@imported.example\n");
     auto r = env.migrator({"import", file});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);

@@ -68,6 +68,8 @@ MigrationEnv::MigrationEnv(MigrationEnvOptions opts)
     // The schema first, with a config db upgrade accepts; then the one under test.
     write_file(config_path, yaml(false), 0640);
     run_checked({migrator_path(), "-c", config_path, "db", "upgrade"});
+    // The line the admin gets from `imap-migrator master-user` (while the config is valid).
+    master_users_line = run_checked({migrator_path(), "-c", config_path, "master-user"}).out;
     write_file(config_path, yaml(true), 0640);
 }
 
@@ -123,8 +125,7 @@ std::string MigrationEnv::new_dovecot_conf() const
                 "connect = " + db);
     write_file(sql_path, sql, 0640);
     const std::string masters = dir.file("imap-migration-master-users");
-    // The line the admin gets from `imap-migrator master-user`.
-    write_file(masters, run_checked({migrator_path(), "-c", config_path, "master-user"}).out, 0640);
+    write_file(masters, master_users_line, 0640);
     chown_to(masters, "root", "dovecot"); // read by the auth process, which runs as dovecot
     replace_all(auth, "/etc/dovecot/imap-migration-master-users", masters);
     const std::string auth_path = dir.file("auth-imapmigration.conf.ext");

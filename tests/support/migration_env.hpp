@@ -96,6 +96,7 @@ public:
     std::string key_file;
     std::string config_path;
     std::string master_password_file;
+    std::string master_users_line; // for Dovecot's master passdb
     std::string state_dir;
     std::string runtime_dir;
     int new_imap_port = 0;

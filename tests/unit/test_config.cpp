@@ -297,7 +297,8 @@ TEST_CASE("unknown keys are refused with the keys that are expected", "[unit]") 
                            "name, local_domain",
               dir.main() + ":10: sync.max_paralel_accounts: unknown key; expected one of "
                            "offlineimap, max_parallel_accounts, interval_minutes, direction, "
-                           "create_folders, folder_exclude, folder_include",
+                           "create_folders, folder_exclude, folder_include, state_dir, "
+                           "runtime_dir",
           });
 }
 

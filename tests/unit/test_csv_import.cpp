@@ -13,16 +13,14 @@ namespace {
 const std::string hash = "{SHA512-CRYPT}$6$abcdefgh$0123456789";
 
 // The only error of a one-file parse, as the command prints it.
-std::string parse_error(const std::string &text, ImportOptions options = {})
-{
+std::string parse_error(const std::string &text, ImportOptions options = {}) {
     ParsedImport p = parse_import(text, options);
     REQUIRE(p.errors.size() == 1);
     CHECK(p.lines.empty());
     return p.errors[0].to_string("f.csv");
 }
 
-template <class T> T parse_one(const std::string &text, ImportOptions options = {})
-{
+template <class T> T parse_one(const std::string &text, ImportOptions options = {}) {
     ParsedImport p = parse_import(text, options);
     INFO(text);
     REQUIRE(p.errors.empty());
@@ -30,12 +28,13 @@ template <class T> T parse_one(const std::string &text, ImportOptions options = 
     return std::get<T>(p.lines[0].record);
 }
 
-std::string account_line(const std::string &tail) { return "account; u@a.example; " + hash + tail; }
+std::string account_line(const std::string &tail) {
+    return "account; u@a.example; " + hash + tail;
+}
 
 } // namespace
 
-TEST_CASE("csv: fields are split at the separator, trimmed and unquoted", "[unit][csv]")
-{
+TEST_CASE("csv: fields are split at the separator, trimmed and unquoted", "[unit][csv]") {
     auto f = split_csv_line("  a ;b;\t\"c;d\" ; \"say \"\"hi\"\"\";  \" keep \" ", ';');
     REQUIRE(f.ok);
     CHECK(f.fields == std::vector<std::string>{"a", "b", "c;d", "say \"hi\"", " keep "});
@@ -53,11 +52,11 @@ TEST_CASE("csv: fields are split at the separator, trimmed and unquoted", "[unit
     auto after = split_csv_line("a;b;\"c\"d;e", ';');
     CHECK_FALSE(after.ok);
     CHECK(after.bad_field == 2);
-    CHECK(after.error == "text after the closing double quote (write \"\" for a quote inside quotes)");
+    CHECK(after.error ==
+          "text after the closing double quote (write \"\" for a quote inside quotes)");
 }
 
-TEST_CASE("csv: line numbers count blank and comment lines", "[unit][csv]")
-{
+TEST_CASE("csv: line numbers count blank and comment lines", "[unit][csv]") {
     auto lines = record_lines("\xEF\xBB\xBF# header\r\n\r\ndomain;a\n   \n  # note\nx\n\ny");
     REQUIRE(lines.size() == 3);
     CHECK(lines[0].number == 3);
@@ -78,20 +77,20 @@ TEST_CASE("csv: line numbers count blank and comment lines", "[unit][csv]")
           "--crypt-passwords)");
 }
 
-TEST_CASE("csv: UTF-8 is validated", "[unit][csv]")
-{
+TEST_CASE("csv: UTF-8 is validated", "[unit][csv]") {
     CHECK(valid_utf8("plain"));
     CHECK(valid_utf8("J\xC3\xBCrgen \xE2\x82\xAC \xF0\x9F\x98\x80"));
     CHECK_FALSE(valid_utf8("\xFF"));
-    CHECK_FALSE(valid_utf8("J\xFCrgen"));         // Latin-1
-    CHECK_FALSE(valid_utf8("\xC0\xAF"));          // overlong '/'
-    CHECK_FALSE(valid_utf8("\xED\xA0\x80"));      // surrogate
-    CHECK_FALSE(valid_utf8("\xF4\x90\x80\x80"));  // above U+10FFFF
-    CHECK_FALSE(valid_utf8("\xE2\x82"));          // truncated
+    CHECK_FALSE(valid_utf8("J\xFCrgen"));        // Latin-1
+    CHECK_FALSE(valid_utf8("\xC0\xAF"));         // overlong '/'
+    CHECK_FALSE(valid_utf8("\xED\xA0\x80"));     // surrogate
+    CHECK_FALSE(valid_utf8("\xF4\x90\x80\x80")); // above U+10FFFF
+    CHECK_FALSE(valid_utf8("\xE2\x82"));         // truncated
 
     CHECK(parse_error("\n" + account_line("; J\xFCrgen; M; y; SimpleUsers; u@a.example")) ==
           "f.csv:2: field first name: not valid UTF-8 (the file must be UTF-8 encoded)");
-    CHECK(parse_error("dom\xFF" "ain; a.example; 0; 0; y") ==
+    CHECK(parse_error("dom\xFF"
+                      "ain; a.example; 0; 0; y") ==
           "f.csv:1: field type: not valid UTF-8 (the file must be UTF-8 encoded)");
     CHECK(parse_error(account_line("; A\x01; M; y; SimpleUsers; u@a.example")) ==
           "f.csv:1: field first name: contains control characters");
@@ -101,8 +100,7 @@ TEST_CASE("csv: UTF-8 is validated", "[unit][csv]")
     CHECK(a.last_name == "M\xC3\xBCller");
 }
 
-TEST_CASE("csv: line types and field counts", "[unit][csv]")
-{
+TEST_CASE("csv: line types and field counts", "[unit][csv]") {
     CHECK(parse_error("mailbox; a.example") ==
           "f.csv:1: field type: expected domain, domainalias, relaydomain, account or alias");
     CHECK(parse_error("domain; a.example; 0; 0") ==
@@ -119,8 +117,7 @@ TEST_CASE("csv: line types and field counts", "[unit][csv]")
     CHECK(parse_one<DomainRecord>("DOMAIN; a.example; 0; 0; y;").name == "a.example");
 }
 
-TEST_CASE("csv: domains", "[unit][csv]")
-{
+TEST_CASE("csv: domains", "[unit][csv]") {
     auto d = parse_one<DomainRecord>("domain; Mail.Example.COM ; 1000; 100; Yes");
     CHECK(d.name == "mail.example.com");
     CHECK(d.quota_mb == 1000);
@@ -147,16 +144,14 @@ TEST_CASE("csv: domains", "[unit][csv]")
           "f.csv:1: field default mailbox quota: may not exceed the domain quota (100 MB)");
 }
 
-TEST_CASE("csv: booleans follow the seed", "[unit][csv]")
-{
+TEST_CASE("csv: booleans follow the seed", "[unit][csv]") {
     for (const char *t : {"true", "TRUE", "1", "yes", "Y", "y", "YeS"})
         CHECK(parse_import_bool(t));
     for (const char *f : {"false", "0", "no", "", "on", "2", "yess", "t"})
         CHECK_FALSE(parse_import_bool(f));
 }
 
-TEST_CASE("csv: domain aliases and relay domains", "[unit][csv]")
-{
+TEST_CASE("csv: domain aliases and relay domains", "[unit][csv]") {
     auto a = parse_one<DomainAliasRecord>("domainalias; Alias.Example; A.Example; 1");
     CHECK(a.name == "alias.example");
     CHECK(a.target == "a.example");
@@ -191,8 +186,7 @@ TEST_CASE("csv: domain aliases and relay domains", "[unit][csv]")
           "e.g. relay");
 }
 
-TEST_CASE("csv: accounts", "[unit][csv]")
-{
+TEST_CASE("csv: accounts", "[unit][csv]") {
     auto a = parse_one<AccountRecord>("account; U@A.Example; " + hash +
                                       "; Ann; Lee; yes; SimpleUsers; u@a.example; 250");
     CHECK(a.username == "u@a.example");
@@ -203,8 +197,8 @@ TEST_CASE("csv: accounts", "[unit][csv]")
     CHECK(a.role == AccountRole::simple_user);
     CHECK(a.address == "u@a.example");
     CHECK(a.quota_mb == 250);
-    CHECK(parse_one<AccountRecord>(account_line("; ; ; n; simpleusers; u@a.example"))
-              .quota_mb == std::nullopt);
+    CHECK(parse_one<AccountRecord>(account_line("; ; ; n; simpleusers; u@a.example")).quota_mb ==
+          std::nullopt);
 
     auto admin = parse_one<AccountRecord>("account; Admin; {ARGON2ID}$argon2id$v=19$x; ; ; y; "
                                           "SuperAdmins");
@@ -217,12 +211,11 @@ TEST_CASE("csv: accounts", "[unit][csv]")
     CHECK(da.role == AccountRole::domain_admin);
     CHECK(da.address.empty());
     CHECK(da.domains == std::vector<std::string>{"a.example", "b.example"});
-    CHECK(parse_one<AccountRecord>(account_line("; ; ; y; Resellers; boss@a.example; 0"))
-              .role == AccountRole::reseller);
+    CHECK(parse_one<AccountRecord>(account_line("; ; ; y; Resellers; boss@a.example; 0")).role ==
+          AccountRole::reseller);
 }
 
-TEST_CASE("csv: bad accounts", "[unit][csv]")
-{
+TEST_CASE("csv: bad accounts", "[unit][csv]") {
     CHECK(parse_error(account_line("; ; ; y; Users; u@a.example")) ==
           "f.csv:1: field group: expected SuperAdmins, DomainAdmins, Resellers or SimpleUsers");
     CHECK(parse_error(account_line("; ; ; y; SimpleUsers; v@a.example")) ==
@@ -249,13 +242,13 @@ TEST_CASE("csv: bad accounts", "[unit][csv]")
           "of letters, digits and . _ -");
 }
 
-TEST_CASE("csv: passwords are checked and never echoed", "[unit][csv]")
-{
+TEST_CASE("csv: passwords are checked and never echoed", "[unit][csv]") {
     const std::string secret = "Sup3r-Secret-Pw";
     auto err = parse_error("account; u@a.example; " + secret + "; ; ; y; SimpleUsers; u@a.example");
     CHECK(err == "f.csv:1: field password: expected {SCHEME}hash (for clear-text passwords use "
                  "--crypt-passwords)");
-    auto unknown = parse_error("account; u@a.example; {" + secret + "}x; ; ; y; SimpleUsers; "
+    auto unknown = parse_error("account; u@a.example; {" + secret +
+                               "}x; ; ; y; SimpleUsers; "
                                "u@a.example");
     CHECK(unknown == "f.csv:1: field password: expected {SCHEME}hash with a scheme `doveadm pw "
                      "-l` lists and a non-empty hash without control characters");
@@ -277,8 +270,7 @@ TEST_CASE("csv: passwords are checked and never echoed", "[unit][csv]")
           "control characters (--crypt-passwords)");
 }
 
-TEST_CASE("csv: aliases", "[unit][csv]")
-{
+TEST_CASE("csv: aliases", "[unit][csv]") {
     auto a = parse_one<AliasRecord>("alias; Info@A.example; y; Ann@a.example; ext@b.example; "
                                     "ann@A.example");
     CHECK(a.address == "info@a.example");
@@ -293,8 +285,7 @@ TEST_CASE("csv: aliases", "[unit][csv]")
           "f.csv:1: field recipient: expected a recipient address local@domain (empty address)");
 }
 
-TEST_CASE("csv: a file lists every bad line", "[unit][csv]")
-{
+TEST_CASE("csv: a file lists every bad line", "[unit][csv]") {
     ParsedImport p = parse_import("domain; a.example; 0; 0; y\n"
                                   "domain; b..example; 0; 0; y\n"
                                   "\n"
@@ -313,16 +304,14 @@ TEST_CASE("csv: a file lists every bad line", "[unit][csv]")
 
 namespace {
 
-ImportPlan plan(const std::string &text, ImportCatalog &cat, bool cont = false)
-{
+ImportPlan plan(const std::string &text, ImportCatalog &cat, bool cont = false) {
     ParsedImport parsed = parse_import(text, {});
     REQUIRE(parsed.errors.empty());
     return plan_import(parsed, cat, cont);
 }
 
 std::vector<std::string> plan_errors(const std::string &text, ImportCatalog cat = {},
-                                     bool cont = false)
-{
+                                     bool cont = false) {
     std::vector<std::string> out;
     for (const auto &e : plan(text, cat, cont).errors)
         out.push_back(e.to_string("f"));
@@ -331,13 +320,16 @@ std::vector<std::string> plan_errors(const std::string &text, ImportCatalog cat 
 
 } // namespace
 
-TEST_CASE("plan: order matters and names must exist", "[unit][csv]")
-{
+TEST_CASE("plan: order matters and names must exist", "[unit][csv]") {
     const std::string good = "domain; a.example; 100; 10; y\n"
                              "domainalias; alias.example; a.example; y\n"
                              "relaydomain; r.example; mx.r.example; 25; relay; y; n\n"
-                             "account; u@a.example; " + hash + "; ; ; y; SimpleUsers; u@a.example\n"
-                             "account; boss; " + hash + "; ; ; y; DomainAdmins; ; ; a.example\n"
+                             "account; u@a.example; " +
+                             hash +
+                             "; ; ; y; SimpleUsers; u@a.example\n"
+                             "account; boss; " +
+                             hash +
+                             "; ; ; y; DomainAdmins; ; ; a.example\n"
                              "alias; info@a.example; y; u@a.example; x@elsewhere.example\n"
                              "alias; all@a.example; y; info@a.example\n";
     ImportCatalog cat;
@@ -351,7 +343,8 @@ TEST_CASE("plan: order matters and names must exist", "[unit][csv]")
     CHECK(p.counts[4].created == 2);
     CHECK(std::get<AccountRecord>(parsed.lines[3].record).quota_mb == 10); // the domain default
 
-    CHECK(plan_errors("account; u@a.example; " + hash + "; ; ; y; SimpleUsers; u@a.example\n"
+    CHECK(plan_errors("account; u@a.example; " + hash +
+                      "; ; ; y; SimpleUsers; u@a.example\n"
                       "domain; a.example; 0; 0; y\n") ==
           std::vector<std::string>{"f:1: field address: domain a.example does not exist (create "
                                    "it in the database or earlier in the file)"});
@@ -371,8 +364,7 @@ TEST_CASE("plan: order matters and names must exist", "[unit][csv]")
                                    "it in the database or earlier in the file)"});
 }
 
-TEST_CASE("plan: existing objects are errors unless --continue-if-exists", "[unit][csv]")
-{
+TEST_CASE("plan: existing objects are errors unless --continue-if-exists", "[unit][csv]") {
     ImportCatalog db;
     db.domains["a.example"] = {0, 0, 5};
     db.usernames["u@a.example"] = 0;
@@ -380,7 +372,9 @@ TEST_CASE("plan: existing objects are errors unless --continue-if-exists", "[uni
     db.aliases["info@a.example"] = {0, {"u@a.example"}};
     db.domain_aliases["alias.example"] = 0;
     const std::string text = "domain; a.example; 0; 0; y\n"
-                             "account; u@a.example; " + hash + "; ; ; y; SimpleUsers; u@a.example\n"
+                             "account; u@a.example; " +
+                             hash +
+                             "; ; ; y; SimpleUsers; u@a.example\n"
                              "alias; info@a.example; y; u@a.example; ext@b.example\n"
                              "domainalias; alias.example; a.example; y\n"
                              "domain; b.example; 0; 0; y\n"
@@ -411,21 +405,20 @@ TEST_CASE("plan: existing objects are errors unless --continue-if-exists", "[uni
     CHECK(cat.aliases["info@a.example"].recipients.size() == 2);
 }
 
-TEST_CASE("plan: a name is a domain, a domain alias or a relay domain", "[unit][csv]")
-{
-    CHECK(plan_errors("domain; a.example; 0; 0; y\n"
-                      "domain; b.example; 0; 0; y\n"
-                      "domainalias; a.example; b.example; y\n"
-                      "domainalias; c.example; b.example; y\n"
-                      "relaydomain; c.example; mx.example; 25; relay; y; n\n"
-                      "domain; c.example; 0; 0; y\n") ==
-          std::vector<std::string>{"f:3: field name: a.example is already a domain on line 1",
-                                   "f:5: field name: c.example is already a domain alias on line 4",
-                                   "f:6: field name: c.example is already a domain alias on line 4"});
+TEST_CASE("plan: a name is a domain, a domain alias or a relay domain", "[unit][csv]") {
+    CHECK(
+        plan_errors("domain; a.example; 0; 0; y\n"
+                    "domain; b.example; 0; 0; y\n"
+                    "domainalias; a.example; b.example; y\n"
+                    "domainalias; c.example; b.example; y\n"
+                    "relaydomain; c.example; mx.example; 25; relay; y; n\n"
+                    "domain; c.example; 0; 0; y\n") ==
+        std::vector<std::string>{"f:3: field name: a.example is already a domain on line 1",
+                                 "f:5: field name: c.example is already a domain alias on line 4",
+                                 "f:6: field name: c.example is already a domain alias on line 4"});
 }
 
-TEST_CASE("migrations csv: lines are parsed without echoing passwords", "[unit][csv]")
-{
+TEST_CASE("migrations csv: lines are parsed without echoing passwords", "[unit][csv]") {
     auto p = parse_migration_lines("# address; old login; old password\n"
                                    "Ann@New.example; ann@Old.example; \"pw;with;semis\"\n"
                                    "\n"
