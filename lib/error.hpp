@@ -20,10 +20,18 @@ struct Error {
     std::string message;
 };
 
-inline Error temporary_error(std::string msg) { return {ErrorKind::temporary, std::move(msg)}; }
-inline Error permanent_error(std::string msg) { return {ErrorKind::permanent, std::move(msg)}; }
-inline Error config_error(std::string msg) { return {ErrorKind::config, std::move(msg)}; }
-inline Error bug_error(std::string msg) { return {ErrorKind::bug, std::move(msg)}; }
+inline Error temporary_error(std::string msg) {
+    return {ErrorKind::temporary, std::move(msg)};
+}
+inline Error permanent_error(std::string msg) {
+    return {ErrorKind::permanent, std::move(msg)};
+}
+inline Error config_error(std::string msg) {
+    return {ErrorKind::config, std::move(msg)};
+}
+inline Error bug_error(std::string msg) {
+    return {ErrorKind::bug, std::move(msg)};
+}
 
 template <class T> class [[nodiscard]] Result {
 public:

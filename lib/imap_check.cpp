@@ -18,23 +18,20 @@ struct CurlCleanup {
 };
 using CurlPtr = std::unique_ptr<CURL, CurlCleanup>;
 
-void global_init_once()
-{
+void global_init_once() {
     static std::once_flag once;
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 // Response codes that mean "not now" rather than "wrong password" (RFC 5530).
-bool is_temporary_code(std::string_view reply)
-{
+bool is_temporary_code(std::string_view reply) {
     for (std::string_view code : {"[UNAVAILABLE]", "[SERVERBUG]", "[INUSE]", "[LIMIT]"})
         if (reply.find(code) != std::string_view::npos)
             return true;
     return false;
 }
 
-bool is_tagged_line(std::string_view line)
-{
+bool is_tagged_line(std::string_view line) {
     // curl tags its commands [A-Z][0-9]{3}; untagged lines start with '*', continuations '+'.
     return line.size() > 5 && line[0] >= 'A' && line[0] <= 'Z' && line[4] == ' ' &&
            std::isdigit(static_cast<unsigned char>(line[1])) &&
@@ -43,8 +40,7 @@ bool is_tagged_line(std::string_view line)
 }
 
 // Only server lines are kept: what we send includes the credentials.
-int on_debug(CURL *, curl_infotype type, char *data, size_t size, void *userp)
-{
+int on_debug(CURL *, curl_infotype type, char *data, size_t size, void *userp) {
     if (type != CURLINFO_HEADER_IN)
         return 0;
     std::string_view line(data, size);
@@ -55,8 +51,7 @@ int on_debug(CURL *, curl_infotype type, char *data, size_t size, void *userp)
     return 0;
 }
 
-void apply_tls_options(CURL *c, const ProviderConfig &p)
-{
+void apply_tls_options(CURL *c, const ProviderConfig &p) {
     if (p.security == TlsMode::starttls)
         curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
     else if (p.security == TlsMode::none)
@@ -69,8 +64,7 @@ void apply_tls_options(CURL *c, const ProviderConfig &p)
 
 // Ends the authenticated session politely so the provider does not keep it open until its
 // idle timeout. Best effort: the connection is closed by curl_easy_cleanup either way.
-void send_logout(CURL *c, int timeout_seconds)
-{
+void send_logout(CURL *c, int timeout_seconds) {
     static constexpr std::string_view cmd = "Z999 LOGOUT\r\n";
     size_t sent = 0;
     if (curl_easy_send(c, cmd.data(), cmd.size(), &sent) != CURLE_OK || sent != cmd.size())
@@ -100,8 +94,7 @@ void send_logout(CURL *c, int timeout_seconds)
 } // namespace
 
 CheckResult classify_login(int curl_code, std::string_view last_tagged_reply,
-                           std::string_view curl_error)
-{
+                           std::string_view curl_error) {
     auto with_reply = [&](std::string text) {
         if (!last_tagged_reply.empty())
             text += ": server said \"" + std::string(last_tagged_reply) + "\"";
@@ -128,8 +121,7 @@ CheckResult classify_login(int curl_code, std::string_view last_tagged_reply,
 }
 
 CheckResult CurlCredentialChecker::check(const ProviderConfig &p, std::string_view login,
-                                         const SecretString &password)
-{
+                                         const SecretString &password) {
     global_init_once();
     CurlPtr curl(curl_easy_init());
     if (!curl)

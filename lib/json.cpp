@@ -4,8 +4,7 @@
 
 namespace imapmig {
 
-std::string json_quote(std::string_view text)
-{
+std::string json_quote(std::string_view text) {
     std::string out = "\"";
     for (char c : text) {
         switch (c) {

@@ -19,31 +19,25 @@ struct LoginMigrator::Target {
 
 namespace {
 
-LoginDecision decide(LoginOutcome outcome, LogLevel level, std::string message)
-{
+LoginDecision decide(LoginOutcome outcome, LogLevel level, std::string message) {
     return {outcome, level, std::move(message), {}};
 }
 
-std::string provider_label(const ProviderConfig &p)
-{
+std::string provider_label(const ProviderConfig &p) {
     return "provider " + p.name + " (" + p.host + ":" + std::to_string(p.port) + ")";
 }
 
 } // namespace
 
-std::string migration_secret_context(std::string_view provider, std::string_view old_login)
-{
+std::string migration_secret_context(std::string_view provider, std::string_view old_login) {
     return "imapmigration/v1\n" + std::string(provider) + "\n" + std::string(old_login);
 }
 
 LoginMigrator::LoginMigrator(const Config &config, KeyRing keys,
                              std::unique_ptr<CredentialChecker> checker)
-    : config_(config), keys_(std::move(keys)), checker_(std::move(checker))
-{
-}
+    : config_(config), keys_(std::move(keys)), checker_(std::move(checker)) {}
 
-LoginDecision LoginMigrator::verify(const LoginAttempt &attempt)
-{
+LoginDecision LoginMigrator::verify(const LoginAttempt &attempt) {
     try {
         auto address = parse_mail_address(attempt.user);
         if (!address)
@@ -55,10 +49,10 @@ LoginDecision LoginMigrator::verify(const LoginAttempt &attempt)
         auto route = config_.route_for_old_domain(address.value().domain);
         if (route.provider == nullptr)
             return decide(LoginOutcome::user_unknown, LogLevel::debug,
-                          "domain " + address.value().domain + " is not declared under any provider");
-        Target target{address.value(),
-                      address.value().local + "@" + route.domain->local_domain, *route.provider,
-                      *route.domain};
+                          "domain " + address.value().domain +
+                              " is not declared under any provider");
+        Target target{address.value(), address.value().local + "@" + route.domain->local_domain,
+                      *route.provider, *route.domain};
         LoginDecision d = verify_declared(target, attempt);
         if (d.outcome == LoginOutcome::ok && target.local_address != attempt.user)
             d.new_user = target.local_address;
@@ -69,8 +63,7 @@ LoginDecision LoginMigrator::verify(const LoginAttempt &attempt)
     }
 }
 
-Result<Connection *> LoginMigrator::connection()
-{
+Result<Connection *> LoginMigrator::connection() {
     if (conn_ && !conn_->broken())
         return &*conn_;
     conn_.reset();
@@ -81,28 +74,26 @@ Result<Connection *> LoginMigrator::connection()
     return &*conn_;
 }
 
-LoginDecision LoginMigrator::database_failure(const Error &error)
-{
+LoginDecision LoginMigrator::database_failure(const Error &error) {
     if (conn_ && conn_->broken())
         conn_.reset();
     return decide(LoginOutcome::temporary_failure, LogLevel::error, error.message);
 }
 
-LoginDecision LoginMigrator::verify_declared(const Target &t, const LoginAttempt &attempt)
-{
+LoginDecision LoginMigrator::verify_declared(const Target &t, const LoginAttempt &attempt) {
     Result<Rows> existing = bug_error("not run");
     // A server restart is only noticed by the first query: reconnect once and retry.
     for (int tries = 0; tries < 2; ++tries) {
         auto conn = connection();
         if (!conn)
             return database_failure(conn.error());
-        existing = conn.value()->exec(
-            "account lookup",
-            "SELECT a.password, a.enabled AND d.enabled, m.id IS NOT NULL "
-            "FROM accounts a LEFT JOIN domains d ON d.id = a.domain_id "
-            "LEFT JOIN migrations m ON m.account_id = a.id AND m.old_login = $2 "
-            "WHERE a.username = $1",
-            {t.local_address, t.old_address.str()});
+        existing =
+            conn.value()->exec("account lookup",
+                               "SELECT a.password, a.enabled AND d.enabled, m.id IS NOT NULL "
+                               "FROM accounts a LEFT JOIN domains d ON d.id = a.domain_id "
+                               "LEFT JOIN migrations m ON m.account_id = a.id AND m.old_login = $2 "
+                               "WHERE a.username = $1",
+                               {t.local_address, t.old_address.str()});
         if (existing || !conn_->broken())
             break;
         conn_.reset();
@@ -127,8 +118,7 @@ LoginDecision LoginMigrator::verify_declared(const Target &t, const LoginAttempt
     return check_with_provider(t, attempt);
 }
 
-LoginDecision LoginMigrator::check_with_provider(const Target &t, const LoginAttempt &attempt)
-{
+LoginDecision LoginMigrator::check_with_provider(const Target &t, const LoginAttempt &attempt) {
     CheckResult check{CheckOutcome::temporary, {}};
     {
         auto slot = ProviderSlot::acquire(
@@ -161,14 +151,14 @@ LoginDecision LoginMigrator::check_with_provider(const Target &t, const LoginAtt
     return create_local_account(t, attempt.password);
 }
 
-LoginDecision LoginMigrator::create_local_account(const Target &t, const SecretString &password)
-{
+LoginDecision LoginMigrator::create_local_account(const Target &t, const SecretString &password) {
     auto hash = hash_password(config_.accounts.password_scheme, password);
     if (!hash)
         return decide(LoginOutcome::temporary_failure, LogLevel::error,
                       "hashing the password failed: " + hash.error().message);
     const std::string old_login = t.old_address.str();
-    SealedSecret sealed = keys_.seal(password, migration_secret_context(t.provider.name, old_login));
+    SealedSecret sealed =
+        keys_.seal(password, migration_secret_context(t.provider.name, old_login));
     Connection &c = *conn_;
 
     auto tx = Transaction::begin(c);
@@ -184,11 +174,11 @@ LoginDecision LoginMigrator::create_local_account(const Target &t, const SecretS
                               " does not exist here and accounts.auto_create_domains is off: "
                               "create the domain or turn auto creation on");
         // DO NOTHING + re-read: a concurrent first login may be creating the same domain.
-        auto ins = c.exec("domain create",
-                          "INSERT INTO domains (name, default_mailbox_quota_mb) VALUES ($1, $2) "
-                          "ON CONFLICT (name) DO NOTHING RETURNING id",
-                          {t.domain.local_domain,
-                           std::to_string(config_.accounts.default_mailbox_quota_mb)});
+        auto ins = c.exec(
+            "domain create",
+            "INSERT INTO domains (name, default_mailbox_quota_mb) VALUES ($1, $2) "
+            "ON CONFLICT (name) DO NOTHING RETURNING id",
+            {t.domain.local_domain, std::to_string(config_.accounts.default_mailbox_quota_mb)});
         if (!ins)
             return database_failure(ins.error());
         domain_created = !ins.value().empty();
@@ -212,20 +202,19 @@ LoginDecision LoginMigrator::create_local_account(const Target &t, const SecretS
     if (account.value().empty())
         return concurrent_first_login(t, old_login);
 
-    auto migration = insert_migration_task(
-        c, {account.value().str(0, 0), t.provider.name, old_login, sealed,
-            "first login with the old credentials"});
+    auto migration =
+        insert_migration_task(c, {account.value().str(0, 0), t.provider.name, old_login, sealed,
+                                  "first login with the old credentials"});
     if (!migration)
         return database_failure(migration.error());
     const std::string migration_id = migration.value();
     if (auto r = tx.value().commit(); !r)
         return database_failure(r.error());
     return decide(LoginOutcome::ok, LogLevel::info,
-                  "created " + std::string(domain_created ? "domain " + t.domain.local_domain +
-                                                               ", "
-                                                         : "") +
-                      "account " + t.local_address + " and migration " + migration_id +
-                      " from " + provider_label(t.provider));
+                  "created " +
+                      std::string(domain_created ? "domain " + t.domain.local_domain + ", " : "") +
+                      "account " + t.local_address + " and migration " + migration_id + " from " +
+                      provider_label(t.provider));
 }
 
 // The local passdb answers for existing accounts. It misses one of ours in two cases: a
@@ -233,8 +222,7 @@ LoginDecision LoginMigrator::create_local_account(const Target &t, const SecretS
 // the old address of a renamed domain. Then the local hash decides, as the local passdb
 // would have, and the login continues under the local address.
 LoginDecision LoginMigrator::existing_account(const Target &t, const Rows &row,
-                                              const SecretString &password)
-{
+                                              const SecretString &password) {
     const bool ours = row.boolean(0, 2), enabled = row.boolean(0, 1);
     if (!ours || !enabled)
         return decide(LoginOutcome::user_unknown, LogLevel::debug,
@@ -253,8 +241,7 @@ LoginDecision LoginMigrator::existing_account(const Target &t, const Rows &row,
 
 // Another login of the same user won the race. It was checked against the same provider, so
 // this login succeeds too, provided the account really is that migration's.
-LoginDecision LoginMigrator::concurrent_first_login(const Target &t, const std::string &old_login)
-{
+LoginDecision LoginMigrator::concurrent_first_login(const Target &t, const std::string &old_login) {
     auto owner = conn_->exec("migration lookup",
                              "SELECT m.id FROM accounts a JOIN migrations m ON m.account_id = a.id "
                              "WHERE a.username = $1 AND m.provider = $2 AND m.old_login = $3",

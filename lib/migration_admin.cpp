@@ -15,8 +15,7 @@ constexpr const char *row_columns =
     " coalesce(m.last_error, ''), m.messages_copied, m.messages_total, m.folders_done,"
     " m.folders_total, m.attempts, m.runs, m.finish_requested, m.secret IS NOT NULL";
 
-MigrationRow to_row(const Rows &r, int i)
-{
+MigrationRow to_row(const Rows &r, int i) {
     MigrationRow m;
     m.id = r.integer(i, 0);
     m.user = r.str(i, 1);
@@ -45,8 +44,7 @@ struct ActionSql {
 };
 
 // Each UPDATE applies only from the states where the action makes sense.
-ActionSql action_sql(AdminAction a)
-{
+ActionSql action_sql(AdminAction a) {
     switch (a) {
     case AdminAction::stop:
         return {"stop", "pending, syncing, synced, failed, credentials_rejected",
@@ -76,15 +74,13 @@ ActionSql action_sql(AdminAction a)
 
 } // namespace
 
-const std::vector<std::string> &migration_states()
-{
+const std::vector<std::string> &migration_states() {
     static const std::vector<std::string> states = {
         "pending", "syncing", "synced", "finished", "stopped", "failed", "credentials_rejected"};
     return states;
 }
 
-Result<std::vector<MigrationRow>> list_migrations(Connection &conn, const MigrationFilter &f)
-{
+Result<std::vector<MigrationRow>> list_migrations(Connection &conn, const MigrationFilter &f) {
     const std::string sql =
         std::string("SELECT ") + row_columns +
         " FROM migrations m JOIN accounts a ON a.id = m.account_id"
@@ -102,8 +98,7 @@ Result<std::vector<MigrationRow>> list_migrations(Connection &conn, const Migrat
     return out;
 }
 
-Result<std::optional<MigrationRow>> find_migration(Connection &conn, long long id)
-{
+Result<std::optional<MigrationRow>> find_migration(Connection &conn, long long id) {
     const std::string sql = std::string("SELECT ") + row_columns +
                             " FROM migrations m JOIN accounts a ON a.id = m.account_id"
                             " WHERE m.id = $1";
@@ -115,8 +110,7 @@ Result<std::optional<MigrationRow>> find_migration(Connection &conn, long long i
     return std::optional<MigrationRow>(to_row(r.value(), 0));
 }
 
-Result<std::vector<MigrationEvent>> migration_events(Connection &conn, long long id, int limit)
-{
+Result<std::vector<MigrationEvent>> migration_events(Connection &conn, long long id, int limit) {
     auto r = conn.exec("migration events",
                        "SELECT to_char(at, 'YYYY-MM-DD HH24:MI:SS'), kind, message FROM ("
                        " SELECT * FROM migration_events WHERE migration_id = $1"
@@ -130,14 +124,14 @@ Result<std::vector<MigrationEvent>> migration_events(Connection &conn, long long
     return out;
 }
 
-Result<std::string> apply_admin_action(Connection &conn, long long id, AdminAction action)
-{
+Result<std::string> apply_admin_action(Connection &conn, long long id, AdminAction action) {
     const ActionSql a = action_sql(action);
     auto tx = Transaction::begin(conn);
     if (!tx)
         return tx.error();
-    auto current = conn.exec("migration state", "SELECT state FROM migrations WHERE id = $1 FOR UPDATE",
-                             {std::to_string(id)});
+    auto current =
+        conn.exec("migration state", "SELECT state FROM migrations WHERE id = $1 FOR UPDATE",
+                  {std::to_string(id)});
     if (!current)
         return current.error();
     if (current.value().empty())
@@ -165,8 +159,7 @@ Result<std::string> apply_admin_action(Connection &conn, long long id, AdminActi
     return r.value().str(0, 0);
 }
 
-Result<void> delete_migration(Connection &conn, long long id)
-{
+Result<void> delete_migration(Connection &conn, long long id) {
     auto r = conn.exec("migration delete", "DELETE FROM migrations WHERE id = $1 RETURNING id",
                        {std::to_string(id)});
     if (!r)

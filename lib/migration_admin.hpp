@@ -25,8 +25,8 @@ struct MigrationEvent {
 };
 
 struct MigrationFilter {
-    std::string state;  // "" = any
-    std::string domain; // local domain, "" = any
+    std::string state;        // "" = any
+    std::string domain;       // local domain, "" = any
     bool active_only = false; // pending, syncing, synced, failed
 };
 

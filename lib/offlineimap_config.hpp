@@ -35,7 +35,7 @@ std::string offlineimap_helper_python(const SyncConfig &sync, const std::string 
                                       const std::string &config_path);
 
 // JSON: {"passwords": {"<repository>": "..."}}
-SecretString offlineimap_secret_document(
-    const std::vector<std::pair<std::string, SecretString>> &passwords);
+SecretString
+offlineimap_secret_document(const std::vector<std::pair<std::string, SecretString>> &passwords);
 
 } // namespace imapmig

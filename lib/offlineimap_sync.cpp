@@ -27,15 +27,13 @@ class Fd {
 public:
     explicit Fd(int fd = -1) : fd_(fd) {}
     Fd(Fd &&o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    Fd &operator=(Fd &&o) noexcept
-    {
+    Fd &operator=(Fd &&o) noexcept {
         reset(std::exchange(o.fd_, -1));
         return *this;
     }
     ~Fd() { reset(); }
     int get() const { return fd_; }
-    void reset(int fd = -1)
-    {
+    void reset(int fd = -1) {
         if (fd_ >= 0)
             ::close(fd_);
         fd_ = fd;
@@ -50,8 +48,7 @@ class RunDir {
 public:
     RunDir() = default;
     RunDir(const RunDir &) = delete;
-    ~RunDir()
-    {
+    ~RunDir() {
         std::error_code ec;
         if (!path.empty())
             fs::remove_all(path, ec);
@@ -59,8 +56,7 @@ public:
     std::string path;
 };
 
-Result<void> make_private_dir(const std::string &path)
-{
+Result<void> make_private_dir(const std::string &path) {
     std::error_code ec;
     fs::create_directories(path, ec);
     if (ec)
@@ -70,8 +66,7 @@ Result<void> make_private_dir(const std::string &path)
     return {};
 }
 
-Result<void> write_private_file(const std::string &path, const std::string &content)
-{
+Result<void> write_private_file(const std::string &path, const std::string &content) {
     Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (fd.get() < 0)
         return temporary_error("cannot create " + path + ": " + std::strerror(errno));
@@ -94,8 +89,7 @@ struct Child {
 
 // fork + exec with nothing but system calls in the child (the worker is multi-threaded).
 Result<Child> spawn_offlineimap(const std::string &program, const std::string &rc,
-                                const std::string &home, Fd secret_read)
-{
+                                const std::string &home, Fd secret_read) {
     int out[2];
     if (::pipe2(out, O_CLOEXEC) != 0)
         return temporary_error(std::string("pipe: ") + std::strerror(errno));
@@ -134,8 +128,7 @@ Result<Child> spawn_offlineimap(const std::string &program, const std::string &r
     return Child{pid, std::move(out_read)};
 }
 
-Result<void> write_all(int fd, std::string_view data)
-{
+Result<void> write_all(int fd, std::string_view data) {
     while (!data.empty()) {
         ssize_t n = ::write(fd, data.data(), data.size());
         if (n < 0 && errno == EINTR)
@@ -147,8 +140,7 @@ Result<void> write_all(int fd, std::string_view data)
     return {};
 }
 
-void stop_child(pid_t pid)
-{
+void stop_child(pid_t pid) {
     ::kill(-pid, SIGTERM);
     for (int i = 0; i < 100; ++i) {
         if (::waitpid(pid, nullptr, WNOHANG) == pid)
@@ -164,8 +156,7 @@ struct RunState {
     std::vector<std::string> other_lines; // tracebacks and the like, for the error text
 };
 
-void consume(RunState &st, std::string &buffer)
-{
+void consume(RunState &st, std::string &buffer) {
     size_t nl;
     while ((nl = buffer.find('\n')) != std::string::npos) {
         std::string line = buffer.substr(0, nl);
@@ -182,8 +173,7 @@ void consume(RunState &st, std::string &buffer)
 
 // Reads the UI until offlineimap closes its output, or stops it when asked to.
 void follow(Child &child, RunState &st, const std::atomic<bool> &cancel,
-            const ProgressCallback &on_progress, SyncReport &report)
-{
+            const ProgressCallback &on_progress, SyncReport &report) {
     std::string buffer;
     auto next_beat = Clock::now();
     char chunk[4096];
@@ -213,16 +203,14 @@ void follow(Child &child, RunState &st, const std::atomic<bool> &cancel,
     }
 }
 
-std::string describe_failure(const RunState &st, int status)
-{
+std::string describe_failure(const RunState &st, int status) {
     std::string error;
     for (const auto &e : st.parser.errors())
         error += (error.empty() ? "" : "; ") + e;
     if (error.empty()) {
-        error = WIFEXITED(status) ? "offlineimap exited with status " +
-                                        std::to_string(WEXITSTATUS(status))
-                                  : "offlineimap was killed by signal " +
-                                        std::to_string(WTERMSIG(status));
+        error = WIFEXITED(status)
+                    ? "offlineimap exited with status " + std::to_string(WEXITSTATUS(status))
+                    : "offlineimap was killed by signal " + std::to_string(WTERMSIG(status));
         if (!st.parser.terminated())
             error += " before finishing";
         for (const auto &l : st.other_lines)
@@ -232,14 +220,13 @@ std::string describe_failure(const RunState &st, int status)
 }
 
 Result<std::string> prepare_files(const SyncRequest &rq, const OfflineImapAccount &account,
-                                  RunDir &run_dir, const std::string &state_dir)
-{
+                                  RunDir &run_dir, const std::string &state_dir) {
     if (auto r = make_private_dir(rq.config.sync.runtime_dir); !r)
         return r.error();
     if (auto r = make_private_dir(state_dir); !r)
         return r.error();
-    std::string tmpl = rq.config.sync.runtime_dir + "/migration" + std::to_string(rq.task.id) +
-                       "-XXXXXX";
+    std::string tmpl =
+        rq.config.sync.runtime_dir + "/migration" + std::to_string(rq.task.id) + "-XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr)
         return temporary_error("cannot create a run directory in " + rq.config.sync.runtime_dir +
                                ": " + std::strerror(errno));
@@ -247,11 +234,12 @@ Result<std::string> prepare_files(const SyncRequest &rq, const OfflineImapAccoun
     const std::string pythonfile = run_dir.path + "/helpers.py";
     const std::string rc = run_dir.path + "/offlineimaprc";
     if (auto r = write_private_file(
-            pythonfile, offlineimap_helper_python(rq.config.sync, rq.migrator_binary, rq.config_path));
+            pythonfile,
+            offlineimap_helper_python(rq.config.sync, rq.migrator_binary, rq.config_path));
         !r)
         return r.error();
-    if (auto r = write_private_file(rc, render_offlineimap_rc(rq.config, {account}, pythonfile,
-                                                              state_dir + "/metadata"));
+    if (auto r = write_private_file(
+            rc, render_offlineimap_rc(rq.config, {account}, pythonfile, state_dir + "/metadata"));
         !r)
         return r.error();
     return rc;
@@ -259,14 +247,12 @@ Result<std::string> prepare_files(const SyncRequest &rq, const OfflineImapAccoun
 
 } // namespace
 
-std::string migration_state_dir(const Config &config, long long migration_id)
-{
+std::string migration_state_dir(const Config &config, long long migration_id) {
     return config.sync.state_dir + "/migration" + std::to_string(migration_id);
 }
 
 SyncReport run_offlineimap(const SyncRequest &rq, const std::atomic<bool> &cancel,
-                           const ProgressCallback &on_progress)
-{
+                           const ProgressCallback &on_progress) {
     const auto started = Clock::now();
     SyncReport report;
     OfflineImapAccount account{rq.task.id, &rq.provider, rq.task.old_login, rq.task.local_user};
@@ -289,8 +275,9 @@ SyncReport run_offlineimap(const SyncRequest &rq, const std::atomic<bool> &cance
         report.error = child.error().message;
         return report;
     }
-    SecretString doc = offlineimap_secret_document(
-        {{account.old_repository(), rq.old_password}, {account.new_repository(), rq.master_password}});
+    SecretString doc =
+        offlineimap_secret_document({{account.old_repository(), rq.old_password},
+                                     {account.new_repository(), rq.master_password}});
     auto written = write_all(secret_write.get(), doc.reveal());
     secret_write.reset(); // EOF tells the helper the document is complete
     RunState st{MachineUiParser(account.old_repository()), {}};
@@ -308,8 +295,8 @@ SyncReport run_offlineimap(const SyncRequest &rq, const std::atomic<bool> &cance
     } else if (st.parser.succeeded() && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         report.outcome = RunOutcome::synced;
     } else {
-        report.outcome = st.parser.old_login_rejected() ? RunOutcome::credentials_rejected
-                                                        : RunOutcome::failed;
+        report.outcome =
+            st.parser.old_login_rejected() ? RunOutcome::credentials_rejected : RunOutcome::failed;
         report.error = describe_failure(st, status);
     }
     return report;

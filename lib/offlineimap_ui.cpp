@@ -6,8 +6,7 @@ namespace imapmig {
 
 namespace {
 
-std::vector<std::string> payload_fields(std::string_view payload)
-{
+std::vector<std::string> payload_fields(std::string_view payload) {
     std::vector<std::string> out;
     std::string decoded = url_decode(payload);
     size_t start = 0;
@@ -20,15 +19,13 @@ std::vector<std::string> payload_fields(std::string_view payload)
     }
 }
 
-int64_t to_int(const std::string &s)
-{
+int64_t to_int(const std::string &s) {
     int64_t v = 0;
     std::from_chars(s.data(), s.data() + s.size(), v);
     return v;
 }
 
-bool mentions_auth_failure(const std::string &text)
-{
+bool mentions_auth_failure(const std::string &text) {
     return text.find("AUTHENTICATIONFAILED") != std::string::npos ||
            text.find("authentication failed") != std::string::npos ||
            text.find("Authentication failed") != std::string::npos ||
@@ -37,8 +34,7 @@ bool mentions_auth_failure(const std::string &text)
 
 } // namespace
 
-std::string url_decode(std::string_view text)
-{
+std::string url_decode(std::string_view text) {
     std::string out;
     out.reserve(text.size());
     for (size_t i = 0; i < text.size(); ++i) {
@@ -60,8 +56,7 @@ std::string url_decode(std::string_view text)
     return out;
 }
 
-bool MachineUiParser::feed(std::string_view line)
-{
+bool MachineUiParser::feed(std::string_view line) {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
         line.remove_suffix(1);
     size_t c1 = line.find(':');
@@ -95,8 +90,7 @@ bool MachineUiParser::feed(std::string_view line)
     } else if (command == "copyingmessage") {
         ++progress_.messages_copied;
         return true;
-    } else if (command == "threadExited" &&
-               url_decode(payload).starts_with("Folder ")) {
+    } else if (command == "threadExited" && url_decode(payload).starts_with("Folder ")) {
         ++progress_.folders_done;
         return true;
     } else if (command == "terminate") {
@@ -106,8 +100,7 @@ bool MachineUiParser::feed(std::string_view line)
     return false;
 }
 
-void MachineUiParser::on_error(const std::string &text)
-{
+void MachineUiParser::on_error(const std::string &text) {
     errors_.push_back(text.size() > 500 ? text.substr(0, 500) + "..." : text);
     if (connecting_repo_ == old_repo_ && mentions_auth_failure(text))
         old_login_rejected_ = true;

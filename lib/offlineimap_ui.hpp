@@ -12,8 +12,8 @@
 namespace imapmig {
 
 struct SyncProgress {
-    int folders_seen = 0; // folders whose sync started
-    int folders_done = 0; // folders whose sync thread ended
+    int folders_seen = 0;        // folders whose sync started
+    int folders_done = 0;        // folders whose sync thread ended
     int64_t messages_total = 0;  // messages listed on the old side in the folders seen
     int64_t messages_copied = 0; // messages copied in this run (either direction)
 };

@@ -11,8 +11,7 @@ namespace {
 
 // Two-int advisory locks live in their own key space (objsubid 2), apart from the bigint lock
 // the schema upgrade takes. key1 names the provider, key2 the slot.
-int provider_lock_key(const std::string &provider)
-{
+int provider_lock_key(const std::string &provider) {
     unsigned char hash[4];
     crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char *>(provider.data()),
                        provider.size(), nullptr, 0);
@@ -21,12 +20,13 @@ int provider_lock_key(const std::string &provider)
     return key;
 }
 
-const char *scope_name(FailureScope s) { return s == FailureScope::ip ? "ip" : "user"; }
+const char *scope_name(FailureScope s) {
+    return s == FailureScope::ip ? "ip" : "user";
+}
 
 } // namespace
 
-ProviderSlot::~ProviderSlot()
-{
+ProviderSlot::~ProviderSlot() {
     if (conn_ != nullptr && !conn_->broken())
         (void)conn_->exec("provider slot release", "SELECT pg_advisory_unlock($1::int, $2::int)",
                           {std::to_string(key1_), std::to_string(key2_)});
@@ -34,8 +34,7 @@ ProviderSlot::~ProviderSlot()
 
 Result<std::optional<ProviderSlot>> ProviderSlot::acquire(Connection &conn,
                                                           const ProviderConfig &provider,
-                                                          std::chrono::milliseconds wait)
-{
+                                                          std::chrono::milliseconds wait) {
     const int key1 = provider_lock_key(provider.name);
     const auto deadline = std::chrono::steady_clock::now() + wait;
     auto pause = std::chrono::milliseconds(20);
@@ -57,8 +56,7 @@ Result<std::optional<ProviderSlot>> ProviderSlot::acquire(Connection &conn,
     }
 }
 
-Result<ThrottleVerdict> FailureLimiter::check(const std::string &login, const std::string &ip)
-{
+Result<ThrottleVerdict> FailureLimiter::check(const std::string &login, const std::string &ip) {
     if (!ip.empty() && cfg_.max_failures_per_ip > 0) {
         auto v = check_one(FailureScope::ip, ip, cfg_.max_failures_per_ip);
         if (!v || v.value().refused)
@@ -70,8 +68,7 @@ Result<ThrottleVerdict> FailureLimiter::check(const std::string &login, const st
 }
 
 Result<ThrottleVerdict> FailureLimiter::check_one(FailureScope scope, const std::string &key,
-                                                  int limit)
-{
+                                                  int limit) {
     // Marking the refusal as logged in the same statement makes "log once" hold across all
     // auth workers.
     auto r = conn_.exec("login throttle check",
@@ -96,16 +93,14 @@ Result<ThrottleVerdict> FailureLimiter::check_one(FailureScope scope, const std:
     return v;
 }
 
-Result<void> FailureLimiter::record_rejection(const std::string &login, const std::string &ip)
-{
+Result<void> FailureLimiter::record_rejection(const std::string &login, const std::string &ip) {
     if (!ip.empty())
         if (auto r = record_one(FailureScope::ip, ip); !r)
             return r;
     return record_one(FailureScope::user, login);
 }
 
-Result<void> FailureLimiter::record_one(FailureScope scope, const std::string &key)
-{
+Result<void> FailureLimiter::record_one(FailureScope scope, const std::string &key) {
     auto r = conn_.exec(
         "login throttle record",
         "INSERT INTO login_check_failures AS f (kind, key, window_start, failures) "
@@ -113,7 +108,8 @@ Result<void> FailureLimiter::record_one(FailureScope scope, const std::string &k
         "ON CONFLICT (kind, key) DO UPDATE SET "
         "  failures = CASE WHEN f.window_start <= now() - make_interval(secs => $3::int)"
         "                  THEN 1 ELSE f.failures + 1 END,"
-        "  refusal_logged = f.refusal_logged AND f.window_start > now() - make_interval(secs => $3::int),"
+        "  refusal_logged = f.refusal_logged AND f.window_start > now() - make_interval(secs => "
+        "$3::int),"
         "  window_start = CASE WHEN f.window_start <= now() - make_interval(secs => $3::int)"
         "                  THEN now() ELSE f.window_start END",
         {scope_name(scope), key, std::to_string(cfg_.failure_window_seconds)});
@@ -122,11 +118,10 @@ Result<void> FailureLimiter::record_one(FailureScope scope, const std::string &k
     return {};
 }
 
-Result<void> FailureLimiter::clear_user(const std::string &login)
-{
-    auto r = conn_.exec("login throttle clear",
-                        "DELETE FROM login_check_failures WHERE kind = 'user' AND key = $1",
-                        {login});
+Result<void> FailureLimiter::clear_user(const std::string &login) {
+    auto r =
+        conn_.exec("login throttle clear",
+                   "DELETE FROM login_check_failures WHERE kind = 'user' AND key = $1", {login});
     if (!r)
         return r.error();
     return {};

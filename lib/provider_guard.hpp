@@ -18,17 +18,15 @@ namespace imapmig {
 class ProviderSlot {
 public:
     ProviderSlot(ProviderSlot &&other) noexcept
-        : conn_(other.conn_), key1_(other.key1_), key2_(other.key2_)
-    {
+        : conn_(other.conn_), key1_(other.key1_), key2_(other.key2_) {
         other.conn_ = nullptr;
     }
     ProviderSlot &operator=(ProviderSlot &&) = delete;
     ~ProviderSlot();
 
     // Waits up to `wait` for a free slot; std::nullopt when none freed up in time.
-    static Result<std::optional<ProviderSlot>> acquire(Connection &conn,
-                                                       const ProviderConfig &provider,
-                                                       std::chrono::milliseconds wait);
+    static Result<std::optional<ProviderSlot>>
+    acquire(Connection &conn, const ProviderConfig &provider, std::chrono::milliseconds wait);
 
 private:
     ProviderSlot(Connection &conn, int key1, int key2) : conn_(&conn), key1_(key1), key2_(key2) {}

@@ -14,8 +14,7 @@ public:
     explicit SecretString(std::string_view value) : value_(value) {}
     SecretString(const SecretString &other) : value_(other.value_) {}
     SecretString(SecretString &&other) noexcept : value_(std::move(other.value_)) { other.wipe(); }
-    SecretString &operator=(SecretString other) noexcept
-    {
+    SecretString &operator=(SecretString other) noexcept {
         wipe();
         value_.swap(other.value_);
         return *this;
@@ -28,8 +27,7 @@ public:
     size_t size() const { return value_.size(); }
 
 private:
-    void wipe() noexcept
-    {
+    void wipe() noexcept {
         if (!value_.empty())
             sodium_memzero(value_.data(), value_.size());
         value_.clear();

@@ -5,22 +5,21 @@
 
 namespace imapmig {
 
-long long Rows::integer(int row, int col) const
-{
+long long Rows::integer(int row, int col) const {
     auto t = text(row, col);
     long long v = 0;
     std::from_chars(t.data(), t.data() + t.size(), v);
     return v;
 }
 
-Result<Connection> Connection::open(const std::string &conninfo)
-{
+Result<Connection> Connection::open(const std::string &conninfo) {
     PGconn *raw = PQconnectdb(conninfo.c_str());
     if (raw == nullptr)
         return temporary_error("PostgreSQL: out of memory creating a connection");
     Connection conn(raw);
     // Server NOTICEs ("... already exists, skipping") would go to stderr of the auth process.
-    PQsetNoticeProcessor(raw, [](void *, const char *) {}, nullptr);
+    PQsetNoticeProcessor(
+        raw, [](void *, const char *) {}, nullptr);
     if (PQstatus(raw) != CONNECTION_OK) {
         std::string msg = PQerrorMessage(raw);
         while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' '))
@@ -31,8 +30,7 @@ Result<Connection> Connection::open(const std::string &conninfo)
     return conn;
 }
 
-static ErrorKind kind_for_sqlstate(std::string_view state)
-{
+static ErrorKind kind_for_sqlstate(std::string_view state) {
     // Class 23 (integrity) and 22 (data) describe the input; 42 (syntax/undefined object) is
     // ours; everything else (connection, serialization, resources) may pass on retry.
     if (state.starts_with("23") || state.starts_with("22"))
@@ -42,8 +40,7 @@ static ErrorKind kind_for_sqlstate(std::string_view state)
     return ErrorKind::temporary;
 }
 
-Error Connection::error_for(std::string_view name, const PGresult *res) const
-{
+Error Connection::error_for(std::string_view name, const PGresult *res) const {
     std::string msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn_.get());
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' '))
         msg.pop_back();
@@ -53,8 +50,7 @@ Error Connection::error_for(std::string_view name, const PGresult *res) const
 }
 
 Result<Rows> Connection::exec(std::string_view name, const char *sql,
-                              std::initializer_list<Param> params, bool binary_results)
-{
+                              std::initializer_list<Param> params, bool binary_results) {
     std::vector<std::string> storage; // libpq wants NUL-terminated text values
     storage.reserve(params.size());
     std::vector<const char *> values;
@@ -71,9 +67,9 @@ Result<Rows> Connection::exec(std::string_view name, const char *sql,
         lengths.push_back(static_cast<int>(p.value.size()));
         formats.push_back(p.is_binary ? 1 : 0);
     }
-    PGresult *res = PQexecParams(conn_.get(), sql, static_cast<int>(values.size()), nullptr,
-                                 values.data(), lengths.data(), formats.data(),
-                                 binary_results ? 1 : 0);
+    PGresult *res =
+        PQexecParams(conn_.get(), sql, static_cast<int>(values.size()), nullptr, values.data(),
+                     lengths.data(), formats.data(), binary_results ? 1 : 0);
     Rows rows(res);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
@@ -81,8 +77,7 @@ Result<Rows> Connection::exec(std::string_view name, const char *sql,
     return rows;
 }
 
-Result<void> Connection::exec_script(std::string_view name, const std::string &sql)
-{
+Result<void> Connection::exec_script(std::string_view name, const std::string &sql) {
     // PQexec runs the statements in order and stops at the first failure, returning it.
     PGresult *res = PQexec(conn_.get(), sql.c_str());
     Rows rows(res);
@@ -92,22 +87,19 @@ Result<void> Connection::exec_script(std::string_view name, const std::string &s
     return {};
 }
 
-Result<Transaction> Transaction::begin(Connection &conn)
-{
+Result<Transaction> Transaction::begin(Connection &conn) {
     auto r = conn.exec("BEGIN", "BEGIN");
     if (!r)
         return r.error();
     return Transaction(conn);
 }
 
-Transaction::~Transaction()
-{
+Transaction::~Transaction() {
     if (open_ && !conn_->broken())
         (void)conn_->exec("ROLLBACK", "ROLLBACK");
 }
 
-Result<void> Transaction::commit()
-{
+Result<void> Transaction::commit() {
     open_ = false;
     auto r = conn_->exec("COMMIT", "COMMIT");
     if (!r)
@@ -115,8 +107,7 @@ Result<void> Transaction::commit()
     return {};
 }
 
-std::string redact_conninfo(const std::string &conninfo)
-{
+std::string redact_conninfo(const std::string &conninfo) {
     if (conninfo.find("://") != std::string::npos) {
         // URI form: postgresql://user:secret@host/db
         auto scheme_end = conninfo.find("://") + 3;

@@ -27,8 +27,7 @@ public:
     int count() const { return PQntuples(res_.get()); }
     bool empty() const { return count() == 0; }
     bool is_null(int row, int col) const { return PQgetisnull(res_.get(), row, col) != 0; }
-    std::string_view text(int row, int col) const
-    {
+    std::string_view text(int row, int col) const {
         return {PQgetvalue(res_.get(), row, col),
                 static_cast<size_t>(PQgetlength(res_.get(), row, col))};
     }
@@ -48,8 +47,7 @@ struct Param {
     Param(const char *v) : value(v) {}
     Param(const std::string &v) : value(v) {}
     Param(std::nullopt_t) : is_null(true) {}
-    static Param binary(std::string_view bytes)
-    {
+    static Param binary(std::string_view bytes) {
         Param p(bytes);
         p.is_binary = true;
         return p;
@@ -64,8 +62,8 @@ public:
     static Result<Connection> open(const std::string &conninfo);
 
     // name identifies the statement in errors and logs; sql uses $1..$n.
-    Result<Rows> exec(std::string_view name, const char *sql, std::initializer_list<Param> params = {},
-                      bool binary_results = false);
+    Result<Rows> exec(std::string_view name, const char *sql,
+                      std::initializer_list<Param> params = {}, bool binary_results = false);
     // Several statements without parameters (schema files). Never for user input.
     Result<void> exec_script(std::string_view name, const std::string &sql);
 
@@ -82,8 +80,7 @@ private:
 class Transaction {
 public:
     static Result<Transaction> begin(Connection &conn);
-    Transaction(Transaction &&other) noexcept : conn_(other.conn_), open_(other.open_)
-    {
+    Transaction(Transaction &&other) noexcept : conn_(other.conn_), open_(other.open_) {
         other.open_ = false;
     }
     Transaction &operator=(Transaction &&) = delete;

@@ -6,8 +6,7 @@ namespace imapmig {
 
 namespace {
 
-std::string outcome_state(RunOutcome o)
-{
+std::string outcome_state(RunOutcome o) {
     switch (o) {
     case RunOutcome::synced:
         return "synced";
@@ -21,14 +20,12 @@ std::string outcome_state(RunOutcome o)
 
 } // namespace
 
-std::chrono::seconds retry_backoff(int attempts)
-{
+std::chrono::seconds retry_backoff(int attempts) {
     const int exponent = std::clamp(attempts - 1, 0, 20);
     return std::min(std::chrono::seconds(60LL << exponent), std::chrono::seconds(6 * 3600));
 }
 
-std::string pg_text_array(const std::vector<std::string> &items)
-{
+std::string pg_text_array(const std::vector<std::string> &items) {
     std::string out = "{";
     for (size_t i = 0; i < items.size(); ++i) {
         out += i ? ",\"" : "\"";
@@ -43,8 +40,7 @@ std::string pg_text_array(const std::vector<std::string> &items)
 }
 
 Result<std::optional<ClaimedTask>> TaskQueue::claim(const std::vector<std::string> &providers,
-                                                    const std::vector<std::string> &full)
-{
+                                                    const std::vector<std::string> &full) {
     // SKIP LOCKED: workers on other hosts claim other rows instead of waiting for these.
     // A 'syncing' row whose lease expired belongs to a dead worker and is due again.
     auto r = conn_.exec(
@@ -63,8 +59,7 @@ Result<std::optional<ClaimedTask>> TaskQueue::claim(const std::vector<std::strin
         "  (SELECT username FROM accounts a WHERE a.id = m.account_id),"
         "  coalesce(m.secret_key_id, ''), coalesce(encode(m.secret, 'hex'), ''),"
         "  m.finish_requested, due.prev_state, m.attempts, m.messages_copied",
-        {owner_, pg_text_array(providers), pg_text_array(full),
-         std::to_string(lease_.count())});
+        {owner_, pg_text_array(providers), pg_text_array(full), std::to_string(lease_.count())});
     if (!r)
         return r.error();
     if (r.value().empty())
@@ -86,24 +81,23 @@ Result<std::optional<ClaimedTask>> TaskQueue::claim(const std::vector<std::strin
     return std::optional<ClaimedTask>(std::move(t));
 }
 
-Result<bool> TaskQueue::heartbeat(const ClaimedTask &task, const SyncProgress &p)
-{
-    auto r = conn_.exec("migration heartbeat",
-                        "UPDATE migrations SET lease_expires = now() + make_interval(secs => $3::int),"
-                        " folders_total = $4, folders_done = $5, messages_total = $6,"
-                        " messages_copied = $7, updated_at = now() "
-                        "WHERE id = $1 AND lease_owner = $2 AND state = 'syncing' RETURNING id",
-                        {std::to_string(task.id), owner_, std::to_string(lease_.count()),
-                         std::to_string(p.folders_seen), std::to_string(p.folders_done),
-                         std::to_string(p.messages_total),
-                         std::to_string(task.messages_before + p.messages_copied)});
+Result<bool> TaskQueue::heartbeat(const ClaimedTask &task, const SyncProgress &p) {
+    auto r =
+        conn_.exec("migration heartbeat",
+                   "UPDATE migrations SET lease_expires = now() + make_interval(secs => $3::int),"
+                   " folders_total = $4, folders_done = $5, messages_total = $6,"
+                   " messages_copied = $7, updated_at = now() "
+                   "WHERE id = $1 AND lease_owner = $2 AND state = 'syncing' RETURNING id",
+                   {std::to_string(task.id), owner_, std::to_string(lease_.count()),
+                    std::to_string(p.folders_seen), std::to_string(p.folders_done),
+                    std::to_string(p.messages_total),
+                    std::to_string(task.messages_before + p.messages_copied)});
     if (!r)
         return r.error();
     return !r.value().empty();
 }
 
-Result<void> TaskQueue::release(const ClaimedTask &task, const std::string &why)
-{
+Result<void> TaskQueue::release(const ClaimedTask &task, const std::string &why) {
     // A task taken over from a dead worker goes back to what it was before that worker.
     auto r = conn_.exec("migration release",
                         "UPDATE migrations SET lease_owner = NULL, lease_expires = NULL,"
@@ -121,11 +115,11 @@ Result<void> TaskQueue::release(const ClaimedTask &task, const std::string &why)
 
 Result<void> TaskQueue::record(const ClaimedTask &task, RunOutcome outcome, const SyncProgress &p,
                                const std::string &error, std::chrono::milliseconds duration,
-                               int interval_minutes)
-{
+                               int interval_minutes) {
     const bool ok = outcome == RunOutcome::synced;
-    const long long next_secs = ok ? interval_minutes * 60LL
-                                   : static_cast<long long>(retry_backoff(task.attempts + 1).count());
+    const long long next_secs =
+        ok ? interval_minutes * 60LL
+           : static_cast<long long>(retry_backoff(task.attempts + 1).count());
     // A successful run after `finish` is the last one: the old password is wiped with it.
     auto r = conn_.exec(
         "migration record",
@@ -143,7 +137,8 @@ Result<void> TaskQueue::record(const ClaimedTask &task, RunOutcome outcome, cons
         "WHERE id = $1 AND lease_owner = $2 AND state = 'syncing' RETURNING state",
         {std::to_string(task.id), owner_, outcome_state(outcome), std::to_string(next_secs), error,
          std::to_string(p.folders_seen), std::to_string(p.folders_done),
-         std::to_string(p.messages_total), std::to_string(task.messages_before + p.messages_copied)});
+         std::to_string(p.messages_total),
+         std::to_string(task.messages_before + p.messages_copied)});
     if (!r)
         return r.error();
     if (r.value().empty())
@@ -156,15 +151,16 @@ Result<void> TaskQueue::record(const ClaimedTask &task, RunOutcome outcome, cons
 }
 
 Result<void> TaskQueue::event(long long id, const std::string &kind, const std::string &message,
-                              std::optional<long long> copied, std::optional<long long> duration_ms)
-{
+                              std::optional<long long> copied,
+                              std::optional<long long> duration_ms) {
     std::string copied_text = copied ? std::to_string(*copied) : "";
     std::string duration_text = duration_ms ? std::to_string(*duration_ms) : "";
-    auto r = conn_.exec("migration event",
-                        "INSERT INTO migration_events (migration_id, kind, message, messages_copied,"
-                        " duration_ms) VALUES ($1, $2, $3, NULLIF($4, '')::bigint,"
-                        " NULLIF($5, '')::bigint)",
-                        {std::to_string(id), kind, message, copied_text, duration_text});
+    auto r =
+        conn_.exec("migration event",
+                   "INSERT INTO migration_events (migration_id, kind, message, messages_copied,"
+                   " duration_ms) VALUES ($1, $2, $3, NULLIF($4, '')::bigint,"
+                   " NULLIF($5, '')::bigint)",
+                   {std::to_string(id), kind, message, copied_text, duration_text});
     if (!r)
         return r.error();
     return {};

@@ -32,9 +32,7 @@ enum class RunOutcome { synced, failed, credentials_rejected };
 class TaskQueue {
 public:
     TaskQueue(Connection &conn, std::string owner, std::chrono::seconds lease)
-        : conn_(conn), owner_(std::move(owner)), lease_(lease)
-    {
-    }
+        : conn_(conn), owner_(std::move(owner)), lease_(lease) {}
 
     // The oldest due task of one of `providers` (skipping `full`), or nothing.
     Result<std::optional<ClaimedTask>> claim(const std::vector<std::string> &providers,

@@ -41,6 +41,10 @@ const std::vector<Command> &commands()
          cmd_migrations_create},
         {"import", "FILE... [--sepchar C] [--continue-if-exists] [--crypt-passwords] [--dry-run]",
          "import domains, accounts and aliases from CSV files", cmd_import},
+        {"import-postfixadmin",
+         "--from CONNINFO [--passwords-scheme S] [--continue-if-exists] [--dry-run]",
+         "convert a postfixadmin 3.3 database (one transaction, with a report)",
+         cmd_import_postfixadmin},
         {"dovecot-sql-conf", "[--with-connect]",
          "print the Dovecot SQL passdb/userdb file for this database", cmd_dovecot_sql_conf},
     };

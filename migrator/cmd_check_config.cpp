@@ -4,8 +4,7 @@
 
 namespace imapmig::cli {
 
-int cmd_check_config(Context &ctx)
-{
+int cmd_check_config(Context &ctx) {
     if (!ctx.args.empty())
         return usage_error("check-config takes no arguments");
     auto config = load_config_or_report(ctx.config_path);

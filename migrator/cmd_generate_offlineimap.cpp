@@ -19,8 +19,7 @@ namespace imapmig::cli {
 namespace {
 
 // 0600 whether the file is new or not: an existing, wider file is tightened before writing.
-bool write_0600(const std::string &path, const std::string &content)
-{
+bool write_0600(const std::string &path, const std::string &content) {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         fail("cannot write " + path + ": " + std::strerror(errno));
@@ -34,8 +33,7 @@ bool write_0600(const std::string &path, const std::string &content)
     return ok;
 }
 
-std::string self_path()
-{
+std::string self_path() {
     char self[PATH_MAX] = {};
     ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
     return n > 0 ? std::string(self, static_cast<size_t>(n)) : "/usr/sbin/imap-migrator";
@@ -43,8 +41,7 @@ std::string self_path()
 
 } // namespace
 
-int cmd_generate_offlineimap_config(Context &ctx)
-{
+int cmd_generate_offlineimap_config(Context &ctx) {
     if (ctx.args.size() != 2 || ctx.args[0] != "--output")
         return usage_error("generate-offlineimap-config --output FILE");
     const std::string output = std::filesystem::absolute(ctx.args[1]).string();
@@ -71,8 +68,8 @@ int cmd_generate_offlineimap_config(Context &ctx)
                       << ": provider " << rows.value().text(i, 1) << " is not configured\n";
             continue;
         }
-        accounts.push_back({rows.value().integer(i, 0), p, rows.value().str(i, 2),
-                            rows.value().str(i, 3)});
+        accounts.push_back(
+            {rows.value().integer(i, 0), p, rows.value().str(i, 2), rows.value().str(i, 3)});
     }
     if (accounts.empty())
         return fail("no active migrations: nothing to write");
@@ -81,15 +78,16 @@ int cmd_generate_offlineimap_config(Context &ctx)
     std::error_code ec;
     std::filesystem::create_directories(metadata, ec);
     if (ec || ::chmod(metadata.c_str(), 0700) != 0)
-        return fail("cannot create " + metadata + ": " + (ec ? ec.message() : std::strerror(errno)));
+        return fail("cannot create " + metadata + ": " +
+                    (ec ? ec.message() : std::strerror(errno)));
     const std::string pythonfile = output + ".py";
     const std::string absolute_config = std::filesystem::absolute(ctx.config_path).string();
     if (!write_0600(pythonfile,
                     offlineimap_helper_python(config->sync, self_path(), absolute_config)) ||
         !write_0600(output, render_offlineimap_rc(*config, accounts, pythonfile, metadata)))
         return exit_error;
-    std::cout << "wrote " << output << " (" << accounts.size()
-              << " account(s)) and its pythonfile " << pythonfile << "\n";
+    std::cout << "wrote " << output << " (" << accounts.size() << " account(s)) and its pythonfile "
+              << pythonfile << "\n";
     return exit_ok;
 }
 

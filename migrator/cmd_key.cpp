@@ -12,8 +12,7 @@ namespace {
 
 // The key file does not exist yet, so the full config check (which opens it) would fail:
 // read just this one key.
-std::optional<std::string> configured_key_path(const std::string &config_path)
-{
+std::optional<std::string> configured_key_path(const std::string &config_path) {
     try {
         YAML::Node root = YAML::LoadFile(config_path);
         if (root["secret_key_file"])
@@ -27,8 +26,7 @@ std::optional<std::string> configured_key_path(const std::string &config_path)
 
 } // namespace
 
-int cmd_key_generate(Context &ctx)
-{
+int cmd_key_generate(Context &ctx) {
     bool group_readable = false;
     std::string path;
     for (const auto &a : ctx.args) {

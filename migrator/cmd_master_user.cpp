@@ -8,8 +8,7 @@
 
 namespace imapmig::cli {
 
-int cmd_master_user(Context &ctx)
-{
+int cmd_master_user(Context &ctx) {
     if (!ctx.args.empty())
         return usage_error("master-user takes no arguments");
     auto config = load_config_or_report(ctx.config_path);

@@ -23,8 +23,7 @@ struct ListArgs {
     bool json = false;
 };
 
-std::optional<ListArgs> parse_list_args(const std::vector<std::string> &args)
-{
+std::optional<ListArgs> parse_list_args(const std::vector<std::string> &args) {
     ListArgs out;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string &a = args[i];
@@ -49,13 +48,13 @@ std::optional<ListArgs> parse_list_args(const std::vector<std::string> &args)
     return out;
 }
 
-void print_json(const std::vector<MigrationRow> &rows)
-{
+void print_json(const std::vector<MigrationRow> &rows) {
     std::cout << "[";
     for (size_t i = 0; i < rows.size(); ++i) {
         const MigrationRow &m = rows[i];
         auto opt = [](const std::string &v) { return v.empty() ? "null" : json_quote(v); };
-        std::cout << (i ? ",\n " : "") << "{\"id\": " << m.id << ", \"user\": " << json_quote(m.user)
+        std::cout << (i ? ",\n " : "") << "{\"id\": " << m.id
+                  << ", \"user\": " << json_quote(m.user)
                   << ", \"provider\": " << json_quote(m.provider)
                   << ", \"old_login\": " << json_quote(m.old_login)
                   << ", \"state\": " << json_quote(m.state)
@@ -73,12 +72,12 @@ void print_json(const std::vector<MigrationRow> &rows)
     std::cout << "]\n";
 }
 
-void print_table(const std::vector<MigrationRow> &rows)
-{
+void print_table(const std::vector<MigrationRow> &rows) {
     std::printf("%-6s %-21s %-32s %-10s %9s  %-19s  %s\n", "ID", "STATE", "USER", "PROVIDER",
                 "MESSAGES", "LAST SYNC", "LAST ERROR");
     for (const auto &m : rows) {
-        std::string err = m.last_error.size() > 60 ? m.last_error.substr(0, 57) + "..." : m.last_error;
+        std::string err =
+            m.last_error.size() > 60 ? m.last_error.substr(0, 57) + "..." : m.last_error;
         std::printf("%-6lld %-21s %-32s %-10s %9lld  %-19s  %s\n", m.id, m.state.c_str(),
                     m.user.c_str(), m.provider.c_str(), m.messages_copied,
                     m.last_sync_at.empty() ? "-" : m.last_sync_at.c_str(), err.c_str());
@@ -93,8 +92,7 @@ struct Target {
     long long id;
 };
 
-std::optional<Target> open_target(Context &ctx, size_t extra_args = 0)
-{
+std::optional<Target> open_target(Context &ctx, size_t extra_args = 0) {
     if (ctx.args.size() != 1 + extra_args) {
         usage_error("expected a migration ID");
         return std::nullopt;
@@ -111,8 +109,7 @@ std::optional<Target> open_target(Context &ctx, size_t extra_args = 0)
     return Target{std::move(*config), std::move(*conn), *id};
 }
 
-int run_action(Context &ctx, AdminAction action, const char *done)
-{
+int run_action(Context &ctx, AdminAction action, const char *done) {
     if (ctx.args.size() != 1)
         return usage_error("expected one migration ID");
     auto t = open_target(ctx);
@@ -127,8 +124,7 @@ int run_action(Context &ctx, AdminAction action, const char *done)
 
 } // namespace
 
-int cmd_migrations_list(Context &ctx)
-{
+int cmd_migrations_list(Context &ctx) {
     auto args = parse_list_args(ctx.args);
     if (!args)
         return exit_usage;
@@ -148,8 +144,7 @@ int cmd_migrations_list(Context &ctx)
     return exit_ok;
 }
 
-int cmd_migrations_show(Context &ctx)
-{
+int cmd_migrations_show(Context &ctx) {
     auto t = open_target(ctx);
     if (!t)
         return ctx.args.size() == 1 ? exit_error : exit_usage;
@@ -161,7 +156,8 @@ int cmd_migrations_show(Context &ctx)
     const MigrationRow &m = *row.value();
     std::cout << "migration:        " << m.id << "\nuser:             " << m.user
               << "\nold login:        " << m.old_login << " at " << m.provider
-              << "\nstate:            " << m.state << (m.finish_requested ? " (finish requested)" : "")
+              << "\nstate:            " << m.state
+              << (m.finish_requested ? " (finish requested)" : "")
               << "\ncreated:          " << m.created_at
               << "\nlast sync:        " << (m.last_sync_at.empty() ? "never" : m.last_sync_at)
               << "\nnext sync:        " << (m.next_sync_at.empty() ? "-" : m.next_sync_at)
@@ -180,19 +176,20 @@ int cmd_migrations_show(Context &ctx)
     return exit_ok;
 }
 
-int cmd_migrations_stop(Context &ctx) { return run_action(ctx, AdminAction::stop, "stopped"); }
-int cmd_migrations_resume(Context &ctx) { return run_action(ctx, AdminAction::resume, "resumed"); }
-int cmd_migrations_resync(Context &ctx)
-{
+int cmd_migrations_stop(Context &ctx) {
+    return run_action(ctx, AdminAction::stop, "stopped");
+}
+int cmd_migrations_resume(Context &ctx) {
+    return run_action(ctx, AdminAction::resume, "resumed");
+}
+int cmd_migrations_resync(Context &ctx) {
     return run_action(ctx, AdminAction::resync, "will sync again now");
 }
-int cmd_migrations_finish(Context &ctx)
-{
+int cmd_migrations_finish(Context &ctx) {
     return run_action(ctx, AdminAction::finish, "will finish after one more sync");
 }
 
-int cmd_migrations_delete(Context &ctx)
-{
+int cmd_migrations_delete(Context &ctx) {
     auto t = open_target(ctx);
     if (!t)
         return ctx.args.size() == 1 ? exit_error : exit_usage;
@@ -207,8 +204,7 @@ int cmd_migrations_delete(Context &ctx)
     return exit_ok;
 }
 
-int cmd_migrations_secret(Context &ctx)
-{
+int cmd_migrations_secret(Context &ctx) {
     if (ctx.args.size() != 2 || (ctx.args[1] != "old" && ctx.args[1] != "new"))
         return usage_error("migrations secret ID old|new");
     if (::isatty(STDOUT_FILENO))
@@ -239,8 +235,8 @@ int cmd_migrations_secret(Context &ctx)
     if (!keys)
         return fail(keys.error().message);
     SealedSecret sealed = sealed_secret_from_hex(r.value().text(0, 2), r.value().text(0, 3));
-    auto pw = keys.value().open(sealed, migration_secret_context(r.value().str(0, 0),
-                                                                  r.value().str(0, 1)));
+    auto pw = keys.value().open(sealed,
+                                migration_secret_context(r.value().str(0, 0), r.value().str(0, 1)));
     if (!pw)
         return fail(pw.error().message);
     std::cout << pw.value().reveal() << "\n";

@@ -14,15 +14,13 @@ namespace imapmig::cli {
 
 namespace {
 
-std::string bar(long long done, long long total, int width = 20)
-{
+std::string bar(long long done, long long total, int width = 20) {
     const int filled = total > 0 ? static_cast<int>(std::min(done, total) * width / total) : 0;
     return "[" + std::string(static_cast<size_t>(filled), '#') +
            std::string(static_cast<size_t>(width - filled), '.') + "]";
 }
 
-std::string line_for(const MigrationRow &m, bool tty)
-{
+std::string line_for(const MigrationRow &m, bool tty) {
     std::ostringstream out;
     out << "#" << m.id << " " << m.user << " " << m.state;
     if (m.state == "syncing") {
@@ -40,8 +38,7 @@ std::string line_for(const MigrationRow &m, bool tty)
 
 } // namespace
 
-int cmd_status(Context &ctx)
-{
+int cmd_status(Context &ctx) {
     bool once = !::isatty(STDOUT_FILENO);
     for (const auto &a : ctx.args) {
         if (a == "--once")
@@ -62,7 +59,8 @@ int cmd_status(Context &ctx)
         if (!rows)
             return fail(rows.error().message);
         if (!once)
-            std::cout << "\033[H\033[J" << "active migrations (Ctrl-C to quit)\n";
+            std::cout << "\033[H\033[J"
+                      << "active migrations (Ctrl-C to quit)\n";
         for (const auto &m : rows.value())
             std::cout << line_for(m, !once) << "\n";
         if (rows.value().empty())

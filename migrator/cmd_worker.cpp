@@ -8,8 +8,7 @@
 
 namespace imapmig::cli {
 
-int cmd_worker(Context &ctx)
-{
+int cmd_worker(Context &ctx) {
     worker::Options o;
     o.config_path = ctx.config_path;
     for (const auto &a : ctx.args) {

@@ -11,15 +11,13 @@ using namespace imapmig::cli;
 
 namespace {
 
-void print_help()
-{
+void print_help() {
     std::cout << "Usage: imap-migrator [-c|--config FILE] COMMAND [ARGS...]\n"
                  "\n"
                  "Moves mail accounts from an old IMAP provider to this Dovecot server.\n"
                  "\n"
                  "Options:\n"
-                 "  -c, --config FILE  configuration (default " IMAPMIG_DEFAULT_CONFIG
-                 ");\n"
+                 "  -c, --config FILE  configuration (default " IMAPMIG_DEFAULT_CONFIG ");\n"
                  "                     imap-migration.d/*.yaml beside it is read too\n"
                  "  -h, --help         this help; COMMAND --help for a command's\n"
                  "  --version          print the version\n"
@@ -34,8 +32,7 @@ void print_help()
 }
 
 // Matches the longest command name ("db upgrade" before "db") at args[pos...].
-const Command *find_command(const std::vector<std::string> &args, size_t pos, size_t &words)
-{
+const Command *find_command(const std::vector<std::string> &args, size_t pos, size_t &words) {
     for (const auto &cmd : commands()) {
         std::string_view name = cmd.name;
         size_t space = name.find(' ');
@@ -53,8 +50,7 @@ const Command *find_command(const std::vector<std::string> &args, size_t pos, si
     return nullptr;
 }
 
-int run(const std::vector<std::string> &args)
-{
+int run(const std::vector<std::string> &args) {
     Context ctx{IMAPMIG_DEFAULT_CONFIG, {}};
     size_t pos = 0;
     for (; pos < args.size() && args[pos].starts_with("-"); ++pos) {
@@ -93,8 +89,7 @@ int run(const std::vector<std::string> &args)
 
 } // namespace
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     try {
         return run(std::vector<std::string>(argv + 1, argv + argc));
     } catch (const std::exception &e) {

@@ -31,26 +31,23 @@ constexpr std::chrono::seconds lease{120};
 std::mutex log_mutex;
 
 // One line per event, as journald expects.
-void log_line(const std::string &line)
-{
+void log_line(const std::string &line) {
     std::lock_guard<std::mutex> lock(log_mutex);
     std::cerr << line << std::endl;
 }
 
-std::string task_label(const ClaimedTask &t)
-{
-    return "migration=" + std::to_string(t.id) + " user=" + t.local_user + " provider=" + t.provider;
+std::string task_label(const ClaimedTask &t) {
+    return "migration=" + std::to_string(t.id) + " user=" + t.local_user +
+           " provider=" + t.provider;
 }
 
-std::string worker_identity()
-{
+std::string worker_identity() {
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
     return std::string(host) + ":" + std::to_string(::getpid());
 }
 
-Result<SecretString> read_master_password(const LocalImapConfig &local)
-{
+Result<SecretString> read_master_password(const LocalImapConfig &local) {
     std::ifstream in(local.master_password_file);
     std::string line;
     if (!in || !std::getline(in, line) || line.empty())
@@ -67,8 +64,7 @@ struct Setup {
     std::vector<std::string> providers;
 };
 
-Result<std::shared_ptr<const Setup>> load_setup(const std::string &path)
-{
+Result<std::shared_ptr<const Setup>> load_setup(const std::string &path) {
     ConfigLoadResult loaded = load_config(path);
     if (!loaded.config) {
         std::string all;
@@ -77,9 +73,10 @@ Result<std::shared_ptr<const Setup>> load_setup(const std::string &path)
         return config_error(all);
     }
     if (!loaded.config->local_imap)
-        return config_error(path + ": the worker needs the local_imap section (Dovecot master user)");
-    auto keys = KeyRing::load(loaded.config->secret_key_file,
-                              loaded.config->previous_secret_key_files);
+        return config_error(path +
+                            ": the worker needs the local_imap section (Dovecot master user)");
+    auto keys =
+        KeyRing::load(loaded.config->secret_key_file, loaded.config->previous_secret_key_files);
     if (!keys)
         return keys.error();
     std::vector<std::string> names;
@@ -99,8 +96,7 @@ struct Job {
     std::thread thread;
 };
 
-void record_report(TaskQueue &queue, const Job &job, const SyncReport &report)
-{
+void record_report(TaskQueue &queue, const Job &job, const SyncReport &report) {
     const ClaimedTask &t = job.task;
     if (report.cancelled) {
         (void)queue.release(t, "worker stopped; the run will continue later");
@@ -128,8 +124,7 @@ void record_report(TaskQueue &queue, const Job &job, const SyncReport &report)
     log_line(msg.str());
 }
 
-void run_job(Job &job, const Options &options)
-{
+void run_job(Job &job, const Options &options) {
     const Setup &s = *job.setup;
     TaskQueue queue(*job.conn, worker_identity(), lease);
     const ClaimedTask &t = job.task;
@@ -138,13 +133,14 @@ void run_job(Job &job, const Options &options)
     auto master = read_master_password(*s.config.local_imap);
     SyncReport report;
     if (!old_pw || !master || provider == nullptr) {
-        report.error = !old_pw ? "cannot open the sealed old password: " + old_pw.error().message
+        report.error = !old_pw   ? "cannot open the sealed old password: " + old_pw.error().message
                        : !master ? master.error().message
                                  : "provider " + t.provider + " is no longer configured";
     } else {
         log_line(task_label(t) + ": sync started");
-        SyncRequest rq{s.config, *provider, t, old_pw.value(), master.value(),
-                       options.migrator_binary, options.config_path};
+        SyncRequest rq{s.config,           *provider,      t,
+                       old_pw.value(),     master.value(), options.migrator_binary,
+                       options.config_path};
         report = run_offlineimap(rq, job.cancel, [&](const SyncProgress &p) {
             auto alive = queue.heartbeat(t, p);
             return !alive || alive.value(); // a database hiccup is no reason to abort
@@ -178,8 +174,7 @@ private:
     bool stopping_ = false;
 };
 
-bool Worker::connect()
-{
+bool Worker::connect() {
     auto c = Connection::open(setup_->config.database);
     if (!c) {
         log_line("worker: " + c.error().message);
@@ -195,8 +190,7 @@ bool Worker::connect()
     return true;
 }
 
-bool Worker::start_one(const ProviderConfig &provider)
-{
+bool Worker::start_one(const ProviderConfig &provider) {
     if (!spare_) {
         auto c = Connection::open(setup_->config.database);
         if (!c)
@@ -223,8 +217,7 @@ bool Worker::start_one(const ProviderConfig &provider)
     return true;
 }
 
-void Worker::fill()
-{
+void Worker::fill() {
     const int max = setup_->config.sync.max_parallel_accounts;
     bool progress = true;
     while (progress && static_cast<int>(jobs_.size()) < max) {
@@ -237,8 +230,7 @@ void Worker::fill()
     }
 }
 
-void Worker::reap()
-{
+void Worker::reap() {
     for (auto it = jobs_.begin(); it != jobs_.end();) {
         if (it->done.load()) {
             it->thread.join();
@@ -249,8 +241,7 @@ void Worker::reap()
     }
 }
 
-void Worker::wait_for_events()
-{
+void Worker::wait_for_events() {
     // Idle, a NOTIFY (first login, admin action) or a signal wakes us; the tick only finds
     // re-syncs and retries that came due. While syncs run, poll often to reap them promptly.
     pollfd fds[2] = {{PQsocket(conn_->raw()), POLLIN, 0}, {signal_fd_, POLLIN, 0}};
@@ -271,8 +262,7 @@ void Worker::wait_for_events()
     }
 }
 
-void Worker::reload()
-{
+void Worker::reload() {
     auto fresh = load_setup(options_.config_path);
     if (!fresh) {
         log_line("worker: configuration not reloaded, keeping the old one:\n" +
@@ -284,8 +274,7 @@ void Worker::reload()
     log_line("worker: configuration reloaded");
 }
 
-void Worker::shutdown()
-{
+void Worker::shutdown() {
     for (auto &job : jobs_)
         job.cancel = true;
     for (auto &job : jobs_)
@@ -294,8 +283,7 @@ void Worker::shutdown()
     log_line("worker: stopped");
 }
 
-int Worker::run()
-{
+int Worker::run() {
     auto setup = load_setup(options_.config_path);
     if (!setup) {
         std::cerr << setup.error().message << "\n";
@@ -331,8 +319,7 @@ int Worker::run()
 
 } // namespace
 
-int run(const Options &options)
-{
+int run(const Options &options) {
     Worker w(options);
     return w.run();
 }

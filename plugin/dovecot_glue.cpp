@@ -1,6 +1,7 @@
 // Dovecot glue: turns the passdb callbacks into calls on the core library and its decisions
 // back into passdb results and log lines. No exception leaves this file.
-#include "dovecot_headers.hpp"
+#include "dovecot_headers.hpp" // first: Dovecot's headers need config.h before anything
+
 #include "dovecot_glue.hpp"
 
 #include "config.hpp"
@@ -20,9 +21,7 @@ namespace {
 struct PluginState {
     PluginState(imapmig::Config cfg, imapmig::KeyRing keys)
         : config(std::move(cfg)),
-          migrator(config, std::move(keys), std::make_unique<imapmig::CurlCredentialChecker>())
-    {
-    }
+          migrator(config, std::move(keys), std::make_unique<imapmig::CurlCredentialChecker>()) {}
     PluginState(const PluginState &) = delete;
     PluginState &operator=(const PluginState &) = delete;
 
@@ -37,13 +36,11 @@ struct imapmigration_passdb_module {
     PluginState *state;
 };
 
-[[noreturn]] void refuse_to_start(const std::string &reason)
-{
+[[noreturn]] void refuse_to_start(const std::string &reason) {
     i_fatal("imapmigration: %s", reason.c_str());
 }
 
-std::unique_ptr<PluginState> load_state(const std::string &path)
-{
+std::unique_ptr<PluginState> load_state(const std::string &path) {
     imapmig::ConfigLoadResult loaded = imapmig::load_config(path);
     if (!loaded.config) {
         for (const auto &diag : loaded.errors)
@@ -59,8 +56,7 @@ std::unique_ptr<PluginState> load_state(const std::string &path)
     return std::make_unique<PluginState>(std::move(*loaded.config), std::move(keys.value()));
 }
 
-enum passdb_result to_passdb_result(imapmig::LoginOutcome outcome)
-{
+enum passdb_result to_passdb_result(imapmig::LoginOutcome outcome) {
     using imapmig::LoginOutcome;
     switch (outcome) {
     case LoginOutcome::ok:
@@ -77,8 +73,7 @@ enum passdb_result to_passdb_result(imapmig::LoginOutcome outcome)
     return PASSDB_RESULT_INTERNAL_FAILURE;
 }
 
-void log_decision(struct auth_request *request, const imapmig::LoginDecision &d)
-{
+void log_decision(struct auth_request *request, const imapmig::LoginDecision &d) {
     struct event *event = authdb_event(request);
     switch (d.level) {
     case imapmig::LogLevel::debug:
@@ -93,14 +88,12 @@ void log_decision(struct auth_request *request, const imapmig::LoginDecision &d)
     }
 }
 
-enum passdb_result verify(PluginState &state, struct auth_request *request, const char *password)
-{
+enum passdb_result verify(PluginState &state, struct auth_request *request, const char *password) {
     const imapmig::SecretString secret(password);
     std::string remote_ip;
     if (request->fields.remote_ip.family != 0)
         remote_ip = net_ip2addr(&request->fields.remote_ip);
-    imapmig::LoginDecision d =
-        state.migrator.verify({request->fields.user, secret, remote_ip});
+    imapmig::LoginDecision d = state.migrator.verify({request->fields.user, secret, remote_ip});
     log_decision(request, d);
     if (!d.new_user.empty())
         auth_request_set_field(request, "user", d.new_user.c_str(), nullptr);
@@ -109,8 +102,7 @@ enum passdb_result verify(PluginState &state, struct auth_request *request, cons
 
 } // namespace
 
-struct passdb_module *imapmigration_preinit(pool_t pool, const char *args)
-{
+struct passdb_module *imapmigration_preinit(pool_t pool, const char *args) {
     auto *m = p_new(pool, struct imapmigration_passdb_module, 1);
     const std::string path = (args != nullptr && *args != '\0') ? args : IMAPMIG_DEFAULT_CONFIG;
     try {
@@ -128,16 +120,14 @@ struct passdb_module *imapmigration_preinit(pool_t pool, const char *args)
     return &m->module;
 }
 
-void imapmigration_deinit(struct passdb_module *module)
-{
+void imapmigration_deinit(struct passdb_module *module) {
     auto *m = reinterpret_cast<imapmigration_passdb_module *>(module);
     std::unique_ptr<PluginState> owned(m->state);
     m->state = nullptr;
 }
 
 void imapmigration_verify_plain(struct auth_request *request, const char *password,
-                                verify_plain_callback_t *callback)
-{
+                                verify_plain_callback_t *callback) {
     auto *m = reinterpret_cast<imapmigration_passdb_module *>(request->passdb->passdb);
     enum passdb_result result = PASSDB_RESULT_INTERNAL_FAILURE;
     try {

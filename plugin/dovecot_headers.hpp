@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+// clang-format off
 extern "C" {
 #include "config.h"
 #include "lib.h"
@@ -12,3 +13,4 @@ extern "C" {
 #include "auth.h"
 #include "passdb.h"
 }
+// clang-format on

@@ -1,5 +1,6 @@
 // The module's ABI with Dovecot: registration and the interface table, nothing else.
-#include "dovecot_headers.hpp"
+#include "dovecot_headers.hpp" // first: Dovecot's headers need config.h before anything
+
 #include "dovecot_glue.hpp"
 
 namespace {
@@ -23,13 +24,11 @@ extern "C" {
 __attribute__((visibility("default"))) extern const char *const authdb_imapmigration_version;
 const char *const authdb_imapmigration_version = DOVECOT_ABI_VERSION;
 
-__attribute__((visibility("default"))) void authdb_imapmigration_init(struct module *)
-{
+__attribute__((visibility("default"))) void authdb_imapmigration_init(struct module *) {
     passdb_register_module(&passdb_imapmigration);
 }
 
-__attribute__((visibility("default"))) void authdb_imapmigration_deinit(void)
-{
+__attribute__((visibility("default"))) void authdb_imapmigration_deinit(void) {
     passdb_unregister_module(&passdb_imapmigration);
 }
 }

@@ -6,15 +6,14 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <thread>
 #include <sstream>
+#include <thread>
 
 using namespace testsupport;
 
 namespace {
 
-void show(const MigrationEnv &env, const std::string &title, const std::string &query)
-{
+void show(const MigrationEnv &env, const std::string &title, const std::string &query) {
     std::cout << "  " << title << ":\n";
     auto rows = pg_query(env.db, query);
     if (rows.empty())
@@ -28,16 +27,14 @@ void show(const MigrationEnv &env, const std::string &title, const std::string &
 }
 
 // "OK [CAPABILITY ...] Logged in" -> "OK Logged in"
-std::string short_reply(const ImapClient::Reply &r)
-{
+std::string short_reply(const ImapClient::Reply &r) {
     std::string text = r.text;
     if (text.rfind("[CAPABILITY", 0) == 0 && text.find("] ") != std::string::npos)
         text = text.substr(text.find("] ") + 2);
     return r.status + " " + text;
 }
 
-void show_plugin_log(const MigrationEnv &env)
-{
+void show_plugin_log(const MigrationEnv &env) {
     std::istringstream log(env.new_log());
     std::string line;
     while (std::getline(log, line))
@@ -49,8 +46,7 @@ void show_plugin_log(const MigrationEnv &env)
 // The worker as an admin runs it, for as long as the demo needs it.
 class WorkerRun {
 public:
-    explicit WorkerRun(const MigrationEnv &env)
-    {
+    explicit WorkerRun(const MigrationEnv &env) {
         SpawnOptions o;
         o.output_path = env.dir.file("worker.log");
         pid_ = spawn({migrator_path(), "-c", env.config_path, "worker"}, o);
@@ -63,8 +59,7 @@ private:
 
 } // namespace
 
-int main()
-{
+int main() {
     try {
         std::cout << "Starting a private PostgreSQL, the old provider and the new Dovecot...\n";
         MigrationEnv env;
@@ -85,7 +80,8 @@ int main()
         std::cout << "  IMAP LOGIN: " << short_reply(reply) << "\n\n";
 
         std::cout << "Created in one transaction:\n";
-        show(env, "domains (old.example is renamed to new.example)", "SELECT id, name FROM domains");
+        show(env, "domains (old.example is renamed to new.example)",
+             "SELECT id, name FROM domains");
         show(env, "accounts (password hashed for Dovecot)",
              "SELECT username, substring(password from 1 for 30) || '...' FROM accounts");
         show(env, "migrations (old password sealed with the key file)",
@@ -105,14 +101,16 @@ int main()
              "'next sync ' || to_char(next_sync_at, 'HH24:MI') FROM migrations");
         const FolderMap before = folder_stats(env.old.dovecot(), alice, '.');
         const FolderMap after = folder_stats(env.new_dovecot(), alice_new, '/');
-        std::cout << "\n  folder                 old provider   new server (messages / seen / flagged)\n";
+        std::cout
+            << "\n  folder                 old provider   new server (messages / seen / flagged)\n";
         for (const auto &[folder, s] : before) {
             const FolderStats n = after.count(folder) ? after.at(folder) : FolderStats{};
             std::printf("  %-22s %4ld/%3ld/%3ld   %4ld/%3ld/%3ld\n", folder.c_str(), s.messages,
                         s.seen, s.flagged, n.messages, n.seen, n.flagged);
         }
         const bool mail_arrived = before == after;
-        std::cout << "  every folder arrived with its flags: " << (mail_arrived ? "yes" : "NO") << "\n";
+        std::cout << "  every folder arrived with its flags: " << (mail_arrived ? "yes" : "NO")
+                  << "\n";
 
         std::cout << "\nThe old provider is switched off; " << alice_new
                   << " logs in with the same password...\n";

@@ -10,16 +10,17 @@
 
 using namespace testsupport;
 
-TEST_CASE("imap-migrator --help, --version and usage errors", "[integration][cli]")
-{
+TEST_CASE("imap-migrator --help, --version and usage errors", "[integration][cli]") {
     auto help = run({migrator_path(), "--help"});
     CHECK(help.exit_code == 0);
-    for (const char *cmd : {"check-config", "db upgrade", "db status", "key generate", "-c, --config"})
+    for (const char *cmd :
+         {"check-config", "db upgrade", "db status", "key generate", "-c, --config"})
         CHECK(help.out.find(cmd) != std::string::npos);
     auto version = run({migrator_path(), "--version"});
     CHECK(version.exit_code == 0);
     CHECK(version.out.rfind("imap-migrator ", 0) == 0);
-    CHECK(run({migrator_path(), "db", "upgrade", "--help"}).out.find("Usage:") != std::string::npos);
+    CHECK(run({migrator_path(), "db", "upgrade", "--help"}).out.find("Usage:") !=
+          std::string::npos);
 
     auto unknown = run({migrator_path(), "frobnicate"});
     CHECK(unknown.exit_code == 2);
@@ -29,8 +30,7 @@ TEST_CASE("imap-migrator --help, --version and usage errors", "[integration][cli
     CHECK(run({migrator_path(), "check-config", "extra"}).exit_code == 2);
 }
 
-TEST_CASE("check-config, key generate and db commands", "[integration][cli]")
-{
+TEST_CASE("check-config, key generate and db commands", "[integration][cli]") {
     TempDir dir("imapmig-cli");
     PgCluster pg;
     const std::string db = pg.create_database("cli");
@@ -79,8 +79,9 @@ TEST_CASE("check-config, key generate and db commands", "[integration][cli]")
     CHECK(plain.err.find(cfg + ":6: providers[0].security:") != std::string::npos);
 
     // A database that cannot be reached is an error naming it, without its password.
-    write_file(cfg, "database: \"host=127.0.0.1 port=1 dbname=x password=Sekr1t\"\nsecret_key_file: " +
-                        key + "\nproviders: []\n");
+    write_file(cfg,
+               "database: \"host=127.0.0.1 port=1 dbname=x password=Sekr1t\"\nsecret_key_file: " +
+                   key + "\nproviders: []\n");
     auto down = run({migrator_path(), "-c", cfg, "db", "status"});
     CHECK(down.exit_code == 1);
     CHECK(down.err.find("PostgreSQL connection") != std::string::npos);

@@ -5,8 +5,8 @@
 
 #include <catch2/catch.hpp>
 
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -16,15 +16,13 @@ using namespace testsupport;
 
 namespace {
 
-bool nothing_written(MigrationEnv &env)
-{
+bool nothing_written(MigrationEnv &env) {
     return env.count("domains") == 0 && env.count("accounts") == 0 &&
            env.count("migrations") == 0 && env.count("migration_events") == 0;
 }
 
 // Lines of the log that contain needle, leaving out debug lines.
-int info_lines_with(const std::string &log, const std::string &needle)
-{
+int info_lines_with(const std::string &log, const std::string &needle) {
     int n = 0;
     size_t start = 0;
     while (start < log.size()) {
@@ -32,15 +30,15 @@ int info_lines_with(const std::string &log, const std::string &needle)
         if (end == std::string::npos)
             end = log.size();
         std::string_view line(log.data() + start, end - start);
-        if (line.find(needle) != std::string_view::npos && line.find("Debug:") == std::string_view::npos)
+        if (line.find(needle) != std::string_view::npos &&
+            line.find("Debug:") == std::string_view::npos)
             ++n;
         start = end + 1;
     }
     return n;
 }
 
-std::string base64(const std::string &raw)
-{
+std::string base64(const std::string &raw) {
     static const char *abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
     for (size_t i = 0; i < raw.size(); i += 3) {
@@ -57,15 +55,13 @@ std::string base64(const std::string &raw)
     return out;
 }
 
-bool hash_verifies(const std::string &hash, const std::string &password)
-{
+bool hash_verifies(const std::string &hash, const std::string &password) {
     return run({"doveadm", "-c", "/dev/null", "pw", "-t", hash, "-p", password}).exit_code == 0;
 }
 
 } // namespace
 
-TEST_CASE("first login with old credentials creates domain, account and task", "[integration]")
-{
+TEST_CASE("first login with old credentials creates domain, account and task", "[integration]") {
     MigrationEnv env;
     env.start_new_dovecot();
 
@@ -73,7 +69,8 @@ TEST_CASE("first login with old credentials creates domain, account and task", "
     REQUIRE(reply.status == "OK");
 
     CHECK(env.sql("SELECT name FROM domains") == "other.example");
-    CHECK(env.sql("SELECT username || ' ' || address || ' ' || role || ' ' || enabled FROM accounts") ==
+    CHECK(env.sql(
+              "SELECT username || ' ' || address || ' ' || role || ' ' || enabled FROM accounts") ==
           bob + " " + bob + " SimpleUsers true");
     const std::string hash = env.sql("SELECT password FROM accounts");
     CHECK(hash.rfind("{ARGON2ID}$argon2id$", 0) == 0);
@@ -83,15 +80,15 @@ TEST_CASE("first login with old credentials creates domain, account and task", "
           "oldmail " + bob + " pending");
     // Sealed, not stored in clear: the password bytes are nowhere in the row.
     CHECK(env.sql("SELECT count(*) FROM migrations WHERE secret IS NOT NULL AND "
-                  "length(secret) > 40 AND position(convert_to('" + bob_pw + "', 'UTF8') in secret) = 0") == "1");
+                  "length(secret) > 40 AND position(convert_to('" +
+                  bob_pw + "', 'UTF8') in secret) = 0") == "1");
     const std::string key_id = env.sql("SELECT secret_key_id FROM migrations");
     CHECK(env.migrator({"check-config"}).exit_code == 0);
     CHECK(key_id.size() == 16);
     CHECK(env.sql("SELECT kind FROM migration_events") == "created");
     CHECK(env.new_log().find("created domain other.example, account " + bob) != std::string::npos);
 
-    SECTION("the second login is answered locally, even with the provider down")
-    {
+    SECTION("the second login is answered locally, even with the provider down") {
         env.old.stop();
         CHECK(env.imap_login(bob, bob_pw).status == "OK");
         CHECK(env.count("accounts") == 1);
@@ -101,8 +98,7 @@ TEST_CASE("first login with old credentials creates domain, account and task", "
     CHECK(env.logs_free_of_passwords());
 }
 
-TEST_CASE("a renamed domain: account under the new name, later logins with it", "[integration]")
-{
+TEST_CASE("a renamed domain: account under the new name, later logins with it", "[integration]") {
     MigrationEnv env;
     env.start_new_dovecot();
 
@@ -126,8 +122,7 @@ TEST_CASE("a renamed domain: account under the new name, later logins with it", 
     CHECK(env.logs_free_of_passwords());
 }
 
-TEST_CASE("wrong password and provider down write nothing", "[integration]")
-{
+TEST_CASE("wrong password and provider down write nothing", "[integration]") {
     MigrationEnv env;
     env.start_new_dovecot();
 
@@ -149,8 +144,7 @@ TEST_CASE("wrong password and provider down write nothing", "[integration]")
     CHECK(env.logs_free_of_passwords());
 }
 
-TEST_CASE("auto_create_domains off refuses clearly until the domain exists", "[integration]")
-{
+TEST_CASE("auto_create_domains off refuses clearly until the domain exists", "[integration]") {
     MigrationEnvOptions o;
     o.auto_create_domains = false;
     MigrationEnv env(o);
@@ -167,8 +161,7 @@ TEST_CASE("auto_create_domains off refuses clearly until the domain exists", "[i
     CHECK(env.count("migrations") == 1);
 }
 
-TEST_CASE("undeclared domains and malformed input never reach the provider", "[integration]")
-{
+TEST_CASE("undeclared domains and malformed input never reach the provider", "[integration]") {
     MigrationEnv env;
     env.start_new_dovecot();
 
@@ -178,7 +171,8 @@ TEST_CASE("undeclared domains and malformed input never reach the provider", "[i
     // A password with CR LF inside (possible with AUTHENTICATE PLAIN): refused before any check.
     {
         ImapClient client("127.0.0.1", env.new_imap_port);
-        const std::string plain = std::string("\0", 1) + bob + std::string("\0", 1) + "x\r\nA1 LOGOUT";
+        const std::string plain =
+            std::string("\0", 1) + bob + std::string("\0", 1) + "x\r\nA1 LOGOUT";
         auto r = client.command("AUTHENTICATE PLAIN " + base64(plain));
         CHECK(r.status == "NO");
     }
@@ -188,10 +182,8 @@ TEST_CASE("undeclared domains and malformed input never reach the provider", "[i
     CHECK(nothing_written(env));
 }
 
-TEST_CASE("certificates are verified and STARTTLS is enforced", "[integration]")
-{
-    SECTION("a certificate from an unknown CA is refused")
-    {
+TEST_CASE("certificates are verified and STARTTLS is enforced", "[integration]") {
+    SECTION("a certificate from an unknown CA is refused") {
         MigrationEnvOptions o;
         o.trust_provider_ca = false;
         MigrationEnv env(o);
@@ -202,8 +194,7 @@ TEST_CASE("certificates are verified and STARTTLS is enforced", "[integration]")
         CHECK(env.new_log().find("certificate") != std::string::npos);
         CHECK(nothing_written(env));
     }
-    SECTION("STARTTLS works when offered")
-    {
+    SECTION("STARTTLS works when offered") {
         MigrationEnvOptions o;
         o.security = "starttls";
         MigrationEnv env(o);
@@ -211,8 +202,7 @@ TEST_CASE("certificates are verified and STARTTLS is enforced", "[integration]")
         CHECK(env.imap_login(bob, bob_pw).status == "OK");
         CHECK(env.count("migrations") == 1);
     }
-    SECTION("a server without STARTTLS is refused under security: starttls")
-    {
+    SECTION("a server without STARTTLS is refused under security: starttls") {
         MigrationEnvOptions o;
         o.security = "starttls";
         o.provider_ssl = false;
@@ -226,8 +216,7 @@ TEST_CASE("certificates are verified and STARTTLS is enforced", "[integration]")
     }
 }
 
-TEST_CASE("ten concurrent first logins create one account and one task", "[integration]")
-{
+TEST_CASE("ten concurrent first logins create one account and one task", "[integration]") {
     MigrationEnv env;
     env.start_new_dovecot();
 
@@ -251,16 +240,14 @@ TEST_CASE("ten concurrent first logins create one account and one task", "[integ
     CHECK(env.logs_free_of_passwords());
 }
 
-TEST_CASE("rejected checks are limited per login and per remote IP", "[integration]")
-{
+TEST_CASE("rejected checks are limited per login and per remote IP", "[integration]") {
     MigrationEnvOptions o;
     o.max_failures_per_user = 2;
     o.max_failures_per_ip = 3;
     MigrationEnv env(o);
     env.start_new_dovecot();
 
-    SECTION("per login")
-    {
+    SECTION("per login") {
         for (int i = 0; i < 2; ++i)
             CHECK(env.auth_test(bob, "wrong-" + std::to_string(i), "127.0.0.21").exit_code != 0);
         int asked = env.provider_attempts(bob);
@@ -275,15 +262,15 @@ TEST_CASE("rejected checks are limited per login and per remote IP", "[integrati
         // Another user is unaffected.
         CHECK(env.auth_test(carol, carol_pw, "127.0.0.24").exit_code == 0);
     }
-    SECTION("per remote IP")
-    {
+    SECTION("per remote IP") {
         const std::string ip = "127.0.0.31";
         CHECK(env.auth_test(alice, "wrong-1", ip).exit_code != 0);
         CHECK(env.auth_test(bob, "wrong-1", ip).exit_code != 0);
         CHECK(env.auth_test(carol, "wrong-1", ip).exit_code != 0);
         CHECK(env.auth_test(bob, bob_pw, ip).exit_code != 0);
         CHECK(env.provider_attempts(bob) == 1);
-        CHECK(env.new_log().find("too many rejected logins for this remote IP") != std::string::npos);
+        CHECK(env.new_log().find("too many rejected logins for this remote IP") !=
+              std::string::npos);
         CHECK(env.auth_test(bob, bob_pw, "127.0.0.32").exit_code == 0);
     }
 }
@@ -294,8 +281,7 @@ namespace {
 // until our timeout. Counts the most connections it had open at once.
 class SilentServer {
 public:
-    SilentServer()
-    {
+    SilentServer() {
         fd_ = socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in a{};
         a.sin_family = AF_INET;
@@ -309,8 +295,7 @@ public:
         REQUIRE(listen(fd_, 16) == 0);
         thread_ = std::thread([this] { serve(); });
     }
-    ~SilentServer()
-    {
+    ~SilentServer() {
         stop_ = true;
         shutdown(fd_, SHUT_RDWR);
         close(fd_);
@@ -321,8 +306,7 @@ public:
     std::atomic<int> total{0};
 
 private:
-    void serve()
-    {
+    void serve() {
         std::vector<std::thread> held;
         while (!stop_) {
             int c = accept(fd_, nullptr, nullptr);
@@ -350,8 +334,7 @@ private:
 
 } // namespace
 
-TEST_CASE("concurrent checks per provider are capped by max_connections", "[integration]")
-{
+TEST_CASE("concurrent checks per provider are capped by max_connections", "[integration]") {
     SilentServer slow;
     MigrationEnvOptions o;
     o.security = "none";
@@ -379,8 +362,7 @@ TEST_CASE("concurrent checks per provider are capped by max_connections", "[inte
     CHECK(nothing_written(env));
 }
 
-TEST_CASE("the plugin refuses to start on a bad configuration", "[integration]")
-{
+TEST_CASE("the plugin refuses to start on a bad configuration", "[integration]") {
     MigrationEnvOptions o;
     o.extra_yaml = "bogus_key: 1\n";
     MigrationEnv env(o);

@@ -18,8 +18,7 @@ using namespace testsupport;
 namespace {
 
 std::string wait_for_state(MigrationEnv &env, const std::string &id,
-                           const std::vector<std::string> &states, int seconds = 120)
-{
+                           const std::vector<std::string> &states, int seconds = 120) {
     std::string state;
     for (int i = 0; i < seconds * 4; ++i) {
         state = env.sql("SELECT state FROM migrations WHERE id = " + id);
@@ -34,8 +33,7 @@ std::string wait_for_state(MigrationEnv &env, const std::string &id,
 class WorkerProcess {
 public:
     WorkerProcess(MigrationEnv &env, const std::string &name, bool once = false)
-        : log(env.dir.file(name + ".log"))
-    {
+        : log(env.dir.file(name + ".log")) {
         std::vector<std::string> argv{migrator_path(), "-c", env.config_path, "worker"};
         if (once)
             argv.push_back("--once");
@@ -43,13 +41,11 @@ public:
         o.output_path = log;
         pid = spawn(argv, o);
     }
-    ~WorkerProcess()
-    {
+    ~WorkerProcess() {
         if (pid > 0)
             stop_child(pid, SIGTERM, 15000);
     }
-    int stop(int sig = SIGTERM)
-    {
+    int stop(int sig = SIGTERM) {
         int status = 0;
         ::kill(pid, sig);
         for (int i = 0; i < 300 && !child_exited(pid, &status); ++i)
@@ -62,15 +58,13 @@ public:
     std::string log;
 };
 
-int offlineimap_processes()
-{
+int offlineimap_processes() {
     return run({"pgrep", "-c", "-x", "offlineimap"}).out.empty()
                ? 0
                : std::stoi(run({"pgrep", "-c", "-x", "offlineimap"}).out);
 }
 
-void seed_bob(MigrationEnv &env)
-{
+void seed_bob(MigrationEnv &env) {
     env.seed_mail(bob, "", 300);
     env.seed_mail(bob, "Archive.2023", 100);
     env.seed_mail(bob, "Archive.2023.Q1", 20);
@@ -80,8 +74,8 @@ void seed_bob(MigrationEnv &env)
 
 } // namespace
 
-TEST_CASE("first login, then the worker copies every folder with its flags", "[integration][worker]")
-{
+TEST_CASE("first login, then the worker copies every folder with its flags",
+          "[integration][worker]") {
     MigrationEnv env;
     seed_bob(env);
     env.start_new_dovecot();
@@ -111,8 +105,7 @@ TEST_CASE("first login, then the worker copies every folder with its flags", "[i
     REQUIRE(stat((env.state_dir + "/migration" + id).c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0700);
 
-    SECTION("new mail at the old provider arrives with the next sync, nothing twice")
-    {
+    SECTION("new mail at the old provider arrives with the next sync, nothing twice") {
         env.seed_mail(bob, "", 7, 1000);
         REQUIRE(env.migrator({"migrations", "resync", id}).exit_code == 0);
         REQUIRE(wait_for_state(env, id, {"syncing"}, 10) == "syncing");
@@ -121,11 +114,11 @@ TEST_CASE("first login, then the worker copies every folder with its flags", "[i
         REQUIRE(env.migrator({"migrations", "resync", id}).exit_code == 0);
         REQUIRE(wait_for_state(env, id, {"syncing"}, 10) == "syncing");
         REQUIRE(wait_for_state(env, id, {"synced", "failed"}) == "synced");
-        CHECK(folder_stats(env.new_dovecot(), bob, '/') == folder_stats(env.old.dovecot(), bob, '.'));
+        CHECK(folder_stats(env.new_dovecot(), bob, '/') ==
+              folder_stats(env.old.dovecot(), bob, '.'));
         CHECK(env.sql("SELECT messages_copied FROM migrations") == "527");
     }
-    SECTION("finish: one more sync, then done and the old password wiped")
-    {
+    SECTION("finish: one more sync, then done and the old password wiped") {
         REQUIRE(env.migrator({"migrations", "finish", id}).exit_code == 0);
         REQUIRE(wait_for_state(env, id, {"finished", "failed"}) == "finished");
         CHECK(env.sql("SELECT secret IS NULL AND secret_key_id IS NULL FROM migrations") == "t");
@@ -138,16 +131,20 @@ TEST_CASE("first login, then the worker copies every folder with its flags", "[i
     CHECK(offlineimap_processes() == 0);
 }
 
-TEST_CASE("provider down, then a changed old password: states, errors, retries", "[integration][worker]")
-{
+TEST_CASE("provider down, then a changed old password: states, errors, retries",
+          "[integration][worker]") {
     MigrationEnv env;
     env.seed_mail(bob, "", 10);
     env.seed_mail(carol, "", 12);
     env.start_new_dovecot();
     REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
     REQUIRE(env.imap_login(carol, carol_pw).status == "OK");
-    const std::string bob_id = env.sql("SELECT m.id FROM migrations m JOIN accounts a ON a.id = m.account_id WHERE a.username = '" + bob + "'");
-    const std::string carol_id = env.sql("SELECT m.id FROM migrations m JOIN accounts a ON a.id = m.account_id WHERE a.username = '" + carol + "'");
+    const std::string bob_id = env.sql("SELECT m.id FROM migrations m JOIN accounts a ON a.id = "
+                                       "m.account_id WHERE a.username = '" +
+                                       bob + "'");
+    const std::string carol_id = env.sql("SELECT m.id FROM migrations m JOIN accounts a ON a.id = "
+                                         "m.account_id WHERE a.username = '" +
+                                         carol + "'");
 
     env.old.stop();
     auto down = env.migrator({"worker", "--once"});
@@ -165,7 +162,8 @@ TEST_CASE("provider down, then a changed old password: states, errors, retries",
     auto again = env.migrator({"worker", "--once"});
     INFO(again.err);
     CHECK(env.sql("SELECT state FROM migrations WHERE id = " + bob_id) == "credentials_rejected");
-    CHECK(env.sql("SELECT last_error FROM migrations WHERE id = " + bob_id).find("AUTHENTICATIONFAILED") != std::string::npos);
+    CHECK(env.sql("SELECT last_error FROM migrations WHERE id = " + bob_id)
+              .find("AUTHENTICATIONFAILED") != std::string::npos);
     CHECK(env.sql("SELECT state FROM migrations WHERE id = " + carol_id) == "synced");
     CHECK(folder_stats(env.new_dovecot(), carol, '/')["INBOX"].messages == 12);
 
@@ -183,8 +181,7 @@ TEST_CASE("provider down, then a changed old password: states, errors, retries",
 }
 
 TEST_CASE("killed, stopped and interrupted workers lose no task and copy nothing twice",
-          "[integration][worker]")
-{
+          "[integration][worker]") {
     MigrationEnv env;
     seed_bob(env);
     env.seed_mail(carol, "", 300);
@@ -198,7 +195,8 @@ TEST_CASE("killed, stopped and interrupted workers lose no task and copy nothing
         bob_id = env.sql("SELECT id FROM migrations");
         bool copying = false;
         for (int i = 0; i < 240 && !copying; ++i) {
-            copying = env.sql("SELECT messages_copied > 0 AND state = 'syncing' FROM migrations") == "t";
+            copying =
+                env.sql("SELECT messages_copied > 0 AND state = 'syncing' FROM migrations") == "t";
             std::this_thread::sleep_for(std::chrono::milliseconds(250));
         }
         REQUIRE(copying);
@@ -219,7 +217,8 @@ TEST_CASE("killed, stopped and interrupted workers lose no task and copy nothing
     REQUIRE(env.imap_login(carol, carol_pw).status == "OK");
     const std::string carol_id =
         env.sql("SELECT m.id FROM migrations m JOIN accounts a ON a.id = m.account_id "
-                "WHERE a.username = '" + carol + "'");
+                "WHERE a.username = '" +
+                carol + "'");
     {
         WorkerProcess w(env, "terminated");
         REQUIRE(wait_for_state(env, carol_id, {"syncing"}, 30) == "syncing");
@@ -243,7 +242,8 @@ TEST_CASE("killed, stopped and interrupted workers lose no task and copy nothing
 
     // Two workers at once: every due task is synced by exactly one of them.
     REQUIRE(env.migrator({"migrations", "resync", bob_id}).exit_code == 0);
-    const std::string events_before = env.sql("SELECT count(*) FROM migration_events WHERE kind = 'sync_started'");
+    const std::string events_before =
+        env.sql("SELECT count(*) FROM migration_events WHERE kind = 'sync_started'");
     {
         WorkerProcess a(env, "a", true), b(env, "b", true);
         for (int i = 0; i < 480 && (child_exited(a.pid) + child_exited(b.pid)) < 2; ++i) {
@@ -253,9 +253,11 @@ TEST_CASE("killed, stopped and interrupted workers lose no task and copy nothing
     }
     CHECK(env.sql("SELECT count(*) FROM migrations WHERE state = 'synced'") == "2");
     CHECK(std::stoi(env.sql("SELECT count(*) FROM migration_events WHERE kind = 'sync_started'")) -
-              std::stoi(events_before) == 2);
+              std::stoi(events_before) ==
+          2);
     CHECK(env.sql("SELECT count(*) FROM migration_events WHERE kind = 'failed'") == "0");
-    CHECK(folder_stats(env.new_dovecot(), carol, '/') == folder_stats(env.old.dovecot(), carol, '.'));
+    CHECK(folder_stats(env.new_dovecot(), carol, '/') ==
+          folder_stats(env.old.dovecot(), carol, '.'));
     CHECK(folder_stats(env.new_dovecot(), bob, '/') == folder_stats(env.old.dovecot(), bob, '.'));
 
     // delete: the task and its state go, the account and its mail stay.
@@ -269,8 +271,7 @@ TEST_CASE("killed, stopped and interrupted workers lose no task and copy nothing
 }
 
 TEST_CASE("generate-offlineimap-config: the cron-style way, without passwords in files",
-          "[integration][worker]")
-{
+          "[integration][worker]") {
     MigrationEnv env;
     env.seed_mail(bob, "", 15);
     env.start_new_dovecot();
@@ -298,10 +299,9 @@ TEST_CASE("generate-offlineimap-config: the cron-style way, without passwords in
 }
 
 TEST_CASE("sync options: NOTIFY wake-up, connection cap, folder exclude, two-way, reload",
-          "[integration][worker]")
-{
+          "[integration][worker]") {
     MigrationEnvOptions o;
-    o.max_connections = 1; // shared by logins and syncs: one sync at a time for this provider
+    o.max_connections = 1;    // shared by logins and syncs: one sync at a time for this provider
     o.slot_wait_seconds = 30; // so a first login waits for the running sync's connection
     o.sync_yaml = "  folder_exclude: '^Junk$'\n  direction: both\n  max_parallel_accounts: 4\n";
     MigrationEnv env(o);
@@ -322,8 +322,9 @@ TEST_CASE("sync options: NOTIFY wake-up, connection cap, folder exclude, two-way
 
     int most_at_once = 0;
     for (int i = 0; i < 1200; ++i) {
-        most_at_once = std::max(most_at_once,
-                                std::stoi(env.sql("SELECT count(*) FROM migrations WHERE state = 'syncing'")));
+        most_at_once =
+            std::max(most_at_once,
+                     std::stoi(env.sql("SELECT count(*) FROM migrations WHERE state = 'syncing'")));
         if (env.sql("SELECT count(*) FROM migrations WHERE state = 'synced'") == "3")
             break;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -353,6 +354,7 @@ TEST_CASE("sync options: NOTIFY wake-up, connection cap, folder exclude, two-way
     ::kill(worker.pid, SIGHUP);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     CHECK(worker.output().find("worker: configuration reloaded") != std::string::npos);
-    CHECK(worker.output().find("configuration not reloaded, keeping the old one") != std::string::npos);
+    CHECK(worker.output().find("configuration not reloaded, keeping the old one") !=
+          std::string::npos);
     CHECK(worker.stop() == 0);
 }

@@ -3,10 +3,10 @@
 #include "process.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <ostream>
 #include <sstream>
-#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 
@@ -14,28 +14,26 @@ namespace testsupport {
 
 namespace {
 
-std::string env_or_throw(const char *name)
-{
+std::string env_or_throw(const char *name) {
     const char *v = std::getenv(name);
     if (v == nullptr || *v == '\0')
-        throw std::runtime_error(std::string(name) + " is not set: run the tests with `meson test`");
+        throw std::runtime_error(std::string(name) +
+                                 " is not set: run the tests with `meson test`");
     return v;
 }
 
-void replace_all(std::string &text, const std::string &from, const std::string &to)
-{
-    for (size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size()))
+void replace_all(std::string &text, const std::string &from, const std::string &to) {
+    for (size_t pos = text.find(from); pos != std::string::npos;
+         pos = text.find(from, pos + to.size()))
         text.replace(pos, from.size(), to);
 }
 
-std::string made_dir(const std::string &path)
-{
+std::string made_dir(const std::string &path) {
     make_dir(path);
     return path;
 }
 
-OldProviderOptions old_options(const MigrationEnvOptions &o, const TestCA &ca)
-{
+OldProviderOptions old_options(const MigrationEnvOptions &o, const TestCA &ca) {
     OldProviderOptions opts;
     opts.ssl = o.provider_ssl;
     opts.ca = &ca;
@@ -44,14 +42,17 @@ OldProviderOptions old_options(const MigrationEnvOptions &o, const TestCA &ca)
 
 } // namespace
 
-std::string migrator_path() { return env_or_throw("IMAPMIG_MIGRATOR"); }
-std::string source_root() { return env_or_throw("IMAPMIG_SOURCE_ROOT"); }
+std::string migrator_path() {
+    return env_or_throw("IMAPMIG_MIGRATOR");
+}
+std::string source_root() {
+    return env_or_throw("IMAPMIG_SOURCE_ROOT");
+}
 
 MigrationEnv::MigrationEnv(MigrationEnvOptions opts)
     : dir("imapmig-env"), options(std::move(opts)), db(pg.create_database("mail")),
       ca(made_dir(dir.file("ca"))), other_ca(made_dir(dir.file("other-ca")), "Unrelated CA"),
-      old("old", old_options(options, ca))
-{
+      old("old", old_options(options, ca)) {
     old.add_user(alice, alice_pw);
     old.add_user(bob, bob_pw);
     old.add_user(carol, carol_pw);
@@ -75,8 +76,7 @@ MigrationEnv::MigrationEnv(MigrationEnvOptions opts)
 
 MigrationEnv::~MigrationEnv() = default;
 
-std::string MigrationEnv::yaml(bool with_extra) const
-{
+std::string MigrationEnv::yaml(bool with_extra) const {
     int port = options.provider_port_override;
     if (port == 0)
         port = options.security == "tls" ? old.imaps_port() : old.imap_port();
@@ -84,15 +84,16 @@ std::string MigrationEnv::yaml(bool with_extra) const
     y += "database: \"" + db + "\"\n";
     y += "secret_key_file: " + key_file + "\n";
     y += "accounts:\n  password_scheme: ARGON2ID\n";
-    y += std::string("  auto_create_domains: ") +
-         (options.auto_create_domains ? "true" : "false") + "\n";
+    y += std::string("  auto_create_domains: ") + (options.auto_create_domains ? "true" : "false") +
+         "\n";
     y += "login_protection:\n";
     y += "  max_failures_per_ip: " + std::to_string(options.max_failures_per_ip) + "\n";
     y += "  max_failures_per_user: " + std::to_string(options.max_failures_per_user) + "\n";
     y += "  failure_window_seconds: 600\n";
     y += "  slot_wait_seconds: " + std::to_string(options.slot_wait_seconds) + "\n";
     y += "local_imap:\n  host: 127.0.0.1\n  port: " + std::to_string(new_imap_port) + "\n";
-    y += "  master_user: " + master_user + "\n  master_password_file: " + master_password_file + "\n";
+    y += "  master_user: " + master_user + "\n  master_password_file: " + master_password_file +
+         "\n";
     y += "sync:\n  state_dir: " + state_dir + "\n  runtime_dir: " + runtime_dir + "\n";
     y += options.sync_yaml;
     y += "providers:\n";
@@ -113,8 +114,7 @@ std::string MigrationEnv::yaml(bool with_extra) const
     return y;
 }
 
-std::string MigrationEnv::new_dovecot_conf() const
-{
+std::string MigrationEnv::new_dovecot_conf() const {
     // The shipped snippets, pointed at this test's files instead of /etc/dovecot.
     std::string auth = read_file(source_root() + "/conf.d/auth-imapmigration.conf.ext");
     std::string sql = read_file(source_root() + "/conf.d/dovecot-sql-imapmigration.conf.ext");
@@ -133,7 +133,8 @@ std::string MigrationEnv::new_dovecot_conf() const
 
     std::string body;
     body += "service imap-login {\n  inet_listener imap {\n    port = " +
-            std::to_string(new_imap_port) + "\n  }\n  inet_listener imaps {\n    port = 0\n  }\n}\n";
+            std::to_string(new_imap_port) +
+            "\n  }\n  inet_listener imaps {\n    port = 0\n  }\n}\n";
     // A different hierarchy separator than the old provider's '.', so folder names must be
     // translated by the sync.
     body += "namespace inbox {\n  inbox = yes\n  separator = /\n}\n";
@@ -142,8 +143,7 @@ std::string MigrationEnv::new_dovecot_conf() const
     return body;
 }
 
-void MigrationEnv::start_new_dovecot()
-{
+void MigrationEnv::start_new_dovecot() {
     const std::string module_dir = dir.file("modules");
     make_dir(module_dir);
     run_checked({"cp", env_or_throw("IMAPMIG_MODULE"), module_dir + "/"});
@@ -151,12 +151,16 @@ void MigrationEnv::start_new_dovecot()
     o.name = "new";
     o.config_body = new_dovecot_conf();
     o.module_dir_override = module_dir;
+    // For a sanitizer build of the module: the runtime must be preloaded into Dovecot's
+    // processes (the auth executable itself is not instrumented).
+    if (const char *preload = std::getenv("IMAPMIG_TEST_DOVECOT_PRELOAD"); preload && *preload)
+        o.env = {{"LD_PRELOAD", preload},
+                 {"ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1:log_path=" + dir.file("asan")}};
     new_ = std::make_unique<DovecotInstance>(o);
     new_->start();
 }
 
-ImapClient::Reply MigrationEnv::imap_login(const std::string &user, const std::string &password)
-{
+ImapClient::Reply MigrationEnv::imap_login(const std::string &user, const std::string &password) {
     ImapClient client("127.0.0.1", new_imap_port);
     auto reply = client.login(user, password);
     if (reply.status == "OK")
@@ -165,20 +169,19 @@ ImapClient::Reply MigrationEnv::imap_login(const std::string &user, const std::s
 }
 
 RunResult MigrationEnv::auth_test(const std::string &user, const std::string &password,
-                                  const std::string &rip)
-{
+                                  const std::string &rip) {
     return new_->auth_test(user, password, rip);
 }
 
-std::string MigrationEnv::sql(const std::string &query) const { return pg_scalar(db, query); }
+std::string MigrationEnv::sql(const std::string &query) const {
+    return pg_scalar(db, query);
+}
 
-long MigrationEnv::count(const std::string &table) const
-{
+long MigrationEnv::count(const std::string &table) const {
     return std::stol(sql("SELECT count(*) FROM " + table));
 }
 
-int MigrationEnv::provider_attempts(const std::string &user)
-{
+int MigrationEnv::provider_attempts(const std::string &user) {
     // The log process writes asynchronously: let pending lines land first.
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     const std::string log = old.dovecot().log();
@@ -196,8 +199,7 @@ int MigrationEnv::provider_attempts(const std::string &user)
     return n;
 }
 
-bool MigrationEnv::logs_free_of_passwords() const
-{
+bool MigrationEnv::logs_free_of_passwords() const {
     const std::string log = new_ ? new_->log() : "";
     for (const std::string &pw : {alice_pw, bob_pw, carol_pw, stranger_pw})
         if (log.find(pw) != std::string::npos)
@@ -205,16 +207,13 @@ bool MigrationEnv::logs_free_of_passwords() const
     return true;
 }
 
-RunResult MigrationEnv::migrator(const std::vector<std::string> &args) const
-{
+RunResult MigrationEnv::migrator(const std::vector<std::string> &args) const {
     std::vector<std::string> argv{migrator_path(), "-c", config_path};
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv);
 }
 
-
-std::ostream &operator<<(std::ostream &os, const FolderMap &m)
-{
+std::ostream &operator<<(std::ostream &os, const FolderMap &m) {
     for (const auto &[name, s] : m)
         os << name << ": " << s.messages << " msgs, " << s.seen << " seen, " << s.flagged
            << " flagged, " << s.answered << " answered\n";
@@ -224,8 +223,7 @@ std::ostream &operator<<(std::ostream &os, const FolderMap &m)
 // Writes messages straight into the old provider's Maildir++ (fast, and flags included).
 // folder uses the old provider's '.' separator; "" is INBOX.
 void MigrationEnv::seed_mail(const std::string &user, const std::string &folder, int count,
-                             int first)
-{
+                             int first) {
     const std::string local = user.substr(0, user.find('@'));
     const std::string domain = user.substr(user.find('@') + 1);
     std::string dir = old.dovecot().base() + "/mail/" + domain + "/" + local;
@@ -256,8 +254,7 @@ void MigrationEnv::seed_mail(const std::string &user, const std::string &folder,
     chown_to(dir, "nobody", "nogroup");
 }
 
-FolderMap folder_stats(const DovecotInstance &d, const std::string &user, char separator)
-{
+FolderMap folder_stats(const DovecotInstance &d, const std::string &user, char separator) {
     FolderMap out;
     auto list = d.doveadm({"mailbox", "list", "-u", user});
     if (list.exit_code != 0)
@@ -288,6 +285,5 @@ FolderMap folder_stats(const DovecotInstance &d, const std::string &user, char s
     }
     return out;
 }
-
 
 } // namespace testsupport

@@ -4,10 +4,10 @@
 #pragma once
 
 #include "dovecot_instance.hpp"
+#include "imap_client.hpp"
 #include "pg_cluster.hpp"
 #include "temp_dir.hpp"
 #include "test_ca.hpp"
-#include "imap_client.hpp"
 
 #include <map>
 #include <memory>
@@ -32,8 +32,7 @@ inline const std::string master_pw = "Ma5ter-Of-Migrati0n";
 // Per folder: message count and how many carry each flag.
 struct FolderStats {
     long messages = 0, seen = 0, flagged = 0, answered = 0;
-    bool operator==(const FolderStats &o) const
-    {
+    bool operator==(const FolderStats &o) const {
         return messages == o.messages && seen == o.seen && flagged == o.flagged &&
                answered == o.answered;
     }
@@ -46,7 +45,7 @@ std::ostream &operator<<(std::ostream &os, const FolderMap &m);
 FolderMap folder_stats(const DovecotInstance &d, const std::string &user, char separator);
 
 struct MigrationEnvOptions {
-    std::string security = "tls"; // how we talk to the old provider: tls | starttls | none
+    std::string security = "tls";  // how we talk to the old provider: tls | starttls | none
     bool provider_ssl = true;      // false: old provider offers neither STARTTLS nor imaps
     bool trust_provider_ca = true; // false: ca_file is an unrelated CA, verification fails
     bool auto_create_domains = true;

@@ -4,8 +4,7 @@
 
 using namespace imapmig;
 
-TEST_CASE("login names are parsed and lower-cased", "[unit]")
-{
+TEST_CASE("login names are parsed and lower-cased", "[unit]") {
     auto a = parse_mail_address("Alice.Smith+tag@Old.Example");
     REQUIRE(a.ok());
     CHECK(a.value().local == "alice.smith+tag");
@@ -13,8 +12,7 @@ TEST_CASE("login names are parsed and lower-cased", "[unit]")
     CHECK(a.value().str() == "alice.smith+tag@old.example");
 }
 
-TEST_CASE("malformed login names are refused with a reason", "[unit]")
-{
+TEST_CASE("malformed login names are refused with a reason", "[unit]") {
     auto reason = [](std::string_view text) {
         auto r = parse_mail_address(text);
         REQUIRE_FALSE(r.ok());
@@ -37,8 +35,7 @@ TEST_CASE("malformed login names are refused with a reason", "[unit]")
     CHECK(reason("bob@-old.example") == "domain is not a valid host name");
 }
 
-TEST_CASE("host names", "[unit]")
-{
+TEST_CASE("host names", "[unit]") {
     CHECK(valid_hostname("mail.old-provider.example"));
     CHECK(valid_hostname("xn--bcher-kva.example"));
     CHECK_FALSE(valid_hostname("old..example"));
@@ -46,8 +43,7 @@ TEST_CASE("host names", "[unit]")
     CHECK_FALSE(valid_hostname("old.example."));
 }
 
-TEST_CASE("password input limits", "[unit]")
-{
+TEST_CASE("password input limits", "[unit]") {
     CHECK(check_password_input("correct horse battery staple").ok());
     CHECK(check_password_input(std::string(1024, 'x')).ok());
     CHECK(check_password_input(std::string(1025, 'x')).error().message ==

@@ -21,8 +21,7 @@ namespace {
 class ScriptedImapServer {
 public:
     explicit ScriptedImapServer(std::string login_reply, bool silent = false)
-        : login_reply_(std::move(login_reply)), silent_(silent)
-    {
+        : login_reply_(std::move(login_reply)), silent_(silent) {
         fd_ = socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in a{};
         a.sin_family = AF_INET;
@@ -34,8 +33,7 @@ public:
         REQUIRE(listen(fd_, 1) == 0);
         thread_ = std::thread([this] { serve(); });
     }
-    ~ScriptedImapServer()
-    {
+    ~ScriptedImapServer() {
         shutdown(fd_, SHUT_RDWR);
         close(fd_);
         thread_.join();
@@ -44,8 +42,7 @@ public:
     std::atomic<bool> saw_login{false}, saw_logout{false};
 
 private:
-    void serve()
-    {
+    void serve() {
         int c = accept(fd_, nullptr, nullptr);
         if (c < 0)
             return;
@@ -65,8 +62,7 @@ private:
         }
         close(c);
     }
-    void answer(int c, const std::string &line)
-    {
+    void answer(int c, const std::string &line) {
         std::string tag = line.substr(0, line.find(' '));
         std::string cmd = line.substr(tag.size() + 1);
         if (cmd.rfind("CAPABILITY", 0) == 0) {
@@ -89,8 +85,7 @@ private:
     std::thread thread_;
 };
 
-ProviderConfig plain_provider(int port)
-{
+ProviderConfig plain_provider(int port) {
     ProviderConfig p;
     p.name = "scripted";
     p.host = "127.0.0.1";
@@ -101,8 +96,7 @@ ProviderConfig plain_provider(int port)
     return p;
 }
 
-CheckResult check_against(ScriptedImapServer &server)
-{
+CheckResult check_against(ScriptedImapServer &server) {
     CurlCredentialChecker checker;
     return checker.check(plain_provider(server.port), "bob@old.example",
                          SecretString("s3cret-pass"));
@@ -110,8 +104,7 @@ CheckResult check_against(ScriptedImapServer &server)
 
 } // namespace
 
-TEST_CASE("accepted login is followed by LOGOUT", "[unit]")
-{
+TEST_CASE("accepted login is followed by LOGOUT", "[unit]") {
     ScriptedImapServer server("OK logged in");
     auto r = check_against(server);
     CHECK(r.outcome == CheckOutcome::accepted);
@@ -119,8 +112,7 @@ TEST_CASE("accepted login is followed by LOGOUT", "[unit]")
     CHECK(server.saw_logout);
 }
 
-TEST_CASE("explicit rejection is a mismatch; [UNAVAILABLE] is temporary", "[unit]")
-{
+TEST_CASE("explicit rejection is a mismatch; [UNAVAILABLE] is temporary", "[unit]") {
     {
         ScriptedImapServer server("NO [AUTHENTICATIONFAILED] Authentication failed.");
         auto r = check_against(server);
@@ -137,8 +129,7 @@ TEST_CASE("explicit rejection is a mismatch; [UNAVAILABLE] is temporary", "[unit
     }
 }
 
-TEST_CASE("unreachable and silent servers are temporary failures", "[unit]")
-{
+TEST_CASE("unreachable and silent servers are temporary failures", "[unit]") {
     int port;
     {
         ScriptedImapServer gone("OK");
@@ -158,19 +149,20 @@ TEST_CASE("unreachable and silent servers are temporary failures", "[unit]")
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
 }
 
-TEST_CASE("curl results map onto outcomes", "[unit]")
-{
+TEST_CASE("curl results map onto outcomes", "[unit]") {
     CHECK(classify_login(CURLE_OK, "", "").outcome == CheckOutcome::accepted);
     CHECK(classify_login(CURLE_LOGIN_DENIED, "A002 NO [AUTHENTICATIONFAILED] x", "").outcome ==
           CheckOutcome::rejected);
     CHECK(classify_login(CURLE_LOGIN_DENIED, "", "").outcome == CheckOutcome::rejected);
     for (const char *code : {"[UNAVAILABLE]", "[SERVERBUG]", "[INUSE]", "[LIMIT]"})
-        CHECK(classify_login(CURLE_LOGIN_DENIED, std::string("A002 NO ") + code + " x", "").outcome ==
-              CheckOutcome::temporary);
+        CHECK(
+            classify_login(CURLE_LOGIN_DENIED, std::string("A002 NO ") + code + " x", "").outcome ==
+            CheckOutcome::temporary);
     auto no_tls = classify_login(CURLE_USE_SSL_FAILED, "", "");
     CHECK(no_tls.outcome == CheckOutcome::temporary);
     CHECK(no_tls.detail == "server does not offer STARTTLS (security: starttls)");
     CHECK(classify_login(CURLE_COULDNT_CONNECT, "", "Connection refused").outcome ==
           CheckOutcome::temporary);
-    CHECK(classify_login(CURLE_PEER_FAILED_VERIFICATION, "", "").outcome == CheckOutcome::temporary);
+    CHECK(classify_login(CURLE_PEER_FAILED_VERIFICATION, "", "").outcome ==
+          CheckOutcome::temporary);
 }

@@ -16,14 +16,18 @@ const char *const good_run[] = {
     "msg:connecting:Account+sync+migration7:127.0.0.1%0A40353%0Amigration7-old",
     "msg:connecting:Account+sync+migration7:127.0.0.1%0A56197%0Amigration7-new",
     "msg::Account+sync+migration7:Creating+folder+Archive.2023%5Bmigration7-new%5D",
-    "msg:syncingfolder:Folder+Archive.2023+%5Bacc%3A+migration7%5D:IMAP%0AArchive.2023%0AMappedIMAP%0AArchive.2023%0A",
+    "msg:syncingfolder:Folder+Archive.2023+%5Bacc%3A+migration7%5D:IMAP%0AArchive.2023%"
+    "0AMappedIMAP%0AArchive.2023%0A",
     "msg:messagelistloaded:Folder+Archive.2023+%5Bacc%3A+migration7%5D:IMAP%0AArchive.2023%0A1",
-    "msg:copyingmessage:Folder+Archive.2023+%5Bacc%3A+migration7%5D:1%0AIMAP%0AArchive.2023%0AMappedIMAP%5BArchive.2023%5D",
+    "msg:copyingmessage:Folder+Archive.2023+%5Bacc%3A+migration7%5D:1%0AIMAP%0AArchive.2023%"
+    "0AMappedIMAP%5BArchive.2023%5D",
     "msg:threadExited:MainThread:Folder+Archive.2023+%5Bacc%3A+migration7%5D",
     "msg:syncingfolder:Folder+INBOX+%5Bacc%3A+migration7%5D:IMAP%0AINBOX%0AMappedIMAP%0AINBOX%0A",
     "msg:messagelistloaded:Folder+INBOX+%5Bacc%3A+migration7%5D:IMAP%0AINBOX%0A5",
-    "msg:copyingmessage:Folder+INBOX+%5Bacc%3A+migration7%5D:1%0AIMAP%0AINBOX%0AMappedIMAP%5BINBOX%5D",
-    "msg:copyingmessage:Folder+INBOX+%5Bacc%3A+migration7%5D:2%0AIMAP%0AINBOX%0AMappedIMAP%5BINBOX%5D",
+    "msg:copyingmessage:Folder+INBOX+%5Bacc%3A+migration7%5D:1%0AIMAP%0AINBOX%0AMappedIMAP%5BINBOX%"
+    "5D",
+    "msg:copyingmessage:Folder+INBOX+%5Bacc%3A+migration7%5D:2%0AIMAP%0AINBOX%0AMappedIMAP%5BINBOX%"
+    "5D",
     "msg:threadExited:MainThread:Copy+message+from+migration7-old%3AINBOX",
     "msg:threadExited:MainThread:Folder+INBOX+%5Bacc%3A+migration7%5D",
     "msg:acctdone:Account+sync+migration7:migration7",
@@ -32,16 +36,17 @@ const char *const good_run[] = {
 
 const char *const rejected_run[] = {
     "msg:connecting:Account+sync+migration7:127.0.0.1%0A40353%0Amigration7-old",
-    "warn::Account+sync+migration7:LOGIN+authentication+failed%3A+b%27%5BAUTHENTICATIONFAILED%5D+Authentication+failed.%27",
-    "error::Account+sync+migration7:ERROR%3A+All+authentication+types+failed%3A%0A%09LOGIN%3A+b%27%5BAUTHENTICATIONFAILED%5D+Authentication+failed.%27",
+    "warn::Account+sync+migration7:LOGIN+authentication+failed%3A+b%27%5BAUTHENTICATIONFAILED%5D+"
+    "Authentication+failed.%27",
+    "error::Account+sync+migration7:ERROR%3A+All+authentication+types+failed%3A%0A%09LOGIN%3A+b%27%"
+    "5BAUTHENTICATIONFAILED%5D+Authentication+failed.%27",
     "msg:acctdone:Account+sync+migration7:migration7",
     "msg:terminate:MainThread:0%0A%0A",
 };
 
 } // namespace
 
-TEST_CASE("machine UI: progress of a successful run", "[unit]")
-{
+TEST_CASE("machine UI: progress of a successful run", "[unit]") {
     MachineUiParser p("migration7-old");
     for (const char *line : good_run)
         p.feed(line);
@@ -53,8 +58,7 @@ TEST_CASE("machine UI: progress of a successful run", "[unit]")
     CHECK(p.progress().messages_copied == 3);
 }
 
-TEST_CASE("machine UI: exit code 0 but the old login was rejected", "[unit]")
-{
+TEST_CASE("machine UI: exit code 0 but the old login was rejected", "[unit]") {
     MachineUiParser p("migration7-old");
     for (const char *line : rejected_run)
         p.feed(line);
@@ -65,17 +69,17 @@ TEST_CASE("machine UI: exit code 0 but the old login was rejected", "[unit]")
     CHECK(p.errors()[0].find("All authentication types failed") != std::string::npos);
 }
 
-TEST_CASE("machine UI: a rejected login on the new side is not the old password's fault", "[unit]")
-{
+TEST_CASE("machine UI: a rejected login on the new side is not the old password's fault",
+          "[unit]") {
     MachineUiParser p("migration7-old");
     p.feed("msg:connecting:Account+sync+migration7:127.0.0.1%0A143%0Amigration7-new");
-    p.feed("error::Account+sync+migration7:ERROR%3A+All+authentication+types+failed%3A%0A%09PLAIN%3A+b%27%5BAUTHENTICATIONFAILED%5D%27");
+    p.feed("error::Account+sync+migration7:ERROR%3A+All+authentication+types+failed%3A%0A%09PLAIN%"
+           "3A+b%27%5BAUTHENTICATIONFAILED%5D%27");
     CHECK_FALSE(p.old_login_rejected());
     CHECK(p.errors().size() == 1);
 }
 
-TEST_CASE("machine UI: a run that never terminated is not a success", "[unit]")
-{
+TEST_CASE("machine UI: a run that never terminated is not a success", "[unit]") {
     MachineUiParser p("migration7-old");
     for (size_t i = 0; i + 1 < std::size(good_run); ++i)
         p.feed(good_run[i]);
@@ -83,8 +87,7 @@ TEST_CASE("machine UI: a run that never terminated is not a success", "[unit]")
     CHECK(url_decode("a+b%3A%zz%4") == "a b:%zz%4");
 }
 
-TEST_CASE("generated offlineimap configuration", "[unit]")
-{
+TEST_CASE("generated offlineimap configuration", "[unit]") {
     Config c;
     c.local_imap = LocalImapConfig{"127.0.0.1", 1143, "imap-migrator", "/etc/m.pass"};
     ProviderConfig p;
@@ -112,7 +115,8 @@ TEST_CASE("generated offlineimap configuration", "[unit]")
 
     c.sync.folder_exclude = "^(Junk|Spam)$";
     c.sync.folder_include = {"INBOX", "Sent \"Items\""};
-    const std::string py = offlineimap_helper_python(c.sync, "/usr/sbin/imap-migrator", "/etc/c.yaml");
+    const std::string py =
+        offlineimap_helper_python(c.sync, "/usr/sbin/imap-migrator", "/etc/c.yaml");
     CHECK(py.find("EXCLUDE = \"^(Junk|Spam)$\"") != std::string::npos);
     CHECK(py.find("INCLUDE = [\"INBOX\", \"Sent \\\"Items\\\"\"]") != std::string::npos);
 
