@@ -38,8 +38,8 @@ std::string upper(std::string_view s) {
 // The scheme Dovecot uses for a bare crypt(3)-style hash, "" if unrecognised.
 std::string scheme_of_bare_hash(std::string_view hash) {
     static const std::pair<std::string_view, std::string_view> prefixes[] = {
-        {"$1$", "MD5-CRYPT"},      {"$5$", "SHA256-CRYPT"}, {"$6$", "SHA512-CRYPT"},
-        {"$2y$", "BLF-CRYPT"},     {"$2b$", "BLF-CRYPT"},   {"$2a$", "BLF-CRYPT"},
+        {"$1$", "MD5-CRYPT"},       {"$5$", "SHA256-CRYPT"},  {"$6$", "SHA512-CRYPT"},
+        {"$2y$", "BLF-CRYPT"},      {"$2b$", "BLF-CRYPT"},    {"$2a$", "BLF-CRYPT"},
         {"$argon2id$", "ARGON2ID"}, {"$argon2i$", "ARGON2I"},
     };
     for (const auto &[prefix, scheme] : prefixes)
@@ -120,7 +120,8 @@ private:
         if (d.name == "all" || alias_domain_names_.count(d.name) != 0)
             return; // postfixadmin's superadmin marker; alias domains become domain aliases
         if (d.backupmx)
-            return not_converted("backup MX domains", "not converted: relayed, not hosted here; "
+            return not_converted("backup MX domains",
+                                 "not converted: relayed, not hosted here; "
                                  "add them as relaydomain lines of `import` if still needed",
                                  d.name);
         if (!valid_hostname(d.name))
@@ -135,8 +136,10 @@ private:
             not_converted("domain limits (max aliases / mailboxes)",
                           "not converted: our schema has no such limits", d.name);
         if (!local_transport(d.transport))
-            not_converted("domain transports", "not converted: Postfix delivers every domain "
-                          "through virtual_transport (see postfix-maps)", d.name);
+            not_converted("domain transports",
+                          "not converted: Postfix delivers every domain "
+                          "through virtual_transport (see postfix-maps)",
+                          d.name);
         domains_.insert(d.name);
         add("domain " + d.name, r);
     }
@@ -161,8 +164,10 @@ private:
     void collect_admin_rights() {
         for (const auto &a : data_.admins) {
             if (!a.active) {
-                not_converted("inactive administrators", "not converted: their admin rights are "
-                              "dropped (a mailbox of the same name is converted)", a.username);
+                not_converted("inactive administrators",
+                              "not converted: their admin rights are "
+                              "dropped (a mailbox of the same name is converted)",
+                              a.username);
                 continue;
             }
             rights_[a.username].super = a.superadmin;
@@ -225,8 +230,7 @@ private:
             return not_converted("mailboxes of unconverted domains", "not converted", m.username);
         auto address = parse_mail_address(m.local_part + "@" + m.domain);
         if (!address || m.username.empty())
-            return not_converted("mailboxes with an invalid address", "not converted",
-                                 m.username);
+            return not_converted("mailboxes with an invalid address", "not converted", m.username);
         AccountRecord r;
         r.username = m.username;
         std::tie(r.first_name, r.last_name) = split_name(m.name);
@@ -436,8 +440,8 @@ void add_deferred_steps(const PostfixadminConversion &c, ImportPlan &plan) {
             return a != nullptr && a->address == alias;
         });
         if (it != lines.end())
-            plan.steps.push_back({static_cast<size_t>(it - lines.begin()), PlannedAction::merge,
-                                  {rcpt}});
+            plan.steps.push_back(
+                {static_cast<size_t>(it - lines.begin()), PlannedAction::merge, {rcpt}});
     }
 }
 

@@ -19,8 +19,8 @@ template <class Fill>
 Result<void> each_row(Connection &c, const char *table, const char *sql, Fill fill) {
     auto rows = c.exec(std::string("postfixadmin ") + table, sql);
     if (!rows)
-        return Error{rows.error().kind, "reading postfixadmin table " + std::string(table) +
-                                            ": " + rows.error().message};
+        return Error{rows.error().kind, "reading postfixadmin table " + std::string(table) + ": " +
+                                            rows.error().message};
     for (int i = 0; i < rows.value().count(); ++i)
         fill(rows.value(), i);
     return {};
@@ -51,13 +51,13 @@ Result<void> read_domains(Connection &c, PostfixadminData &d) {
 }
 
 Result<void> read_alias_domains(Connection &c, PostfixadminData &d) {
-    return each_row(c, "alias_domain",
-                    "SELECT alias_domain, target_domain, active FROM alias_domain "
-                    "ORDER BY alias_domain",
-                    [&](const Rows &r, int i) {
-                        d.alias_domains.push_back(
-                            {lower(r, i, 0), lower(r, i, 1), r.boolean(i, 2)});
-                    });
+    return each_row(
+        c, "alias_domain",
+        "SELECT alias_domain, target_domain, active FROM alias_domain "
+        "ORDER BY alias_domain",
+        [&](const Rows &r, int i) {
+            d.alias_domains.push_back({lower(r, i, 0), lower(r, i, 1), r.boolean(i, 2)});
+        });
 }
 
 Result<void> read_mailboxes(Connection &c, PostfixadminData &d) {
@@ -72,12 +72,11 @@ Result<void> read_mailboxes(Connection &c, PostfixadminData &d) {
 }
 
 Result<void> read_aliases(Connection &c, PostfixadminData &d) {
-    return each_row(c, "alias",
-                    "SELECT address, goto, domain, active FROM alias ORDER BY address",
-                    [&](const Rows &r, int i) {
-                        d.aliases.push_back(
-                            {lower(r, i, 0), lower(r, i, 1), lower(r, i, 2), r.boolean(i, 3)});
-                    });
+    return each_row(
+        c, "alias", "SELECT address, goto, domain, active FROM alias ORDER BY address",
+        [&](const Rows &r, int i) {
+            d.aliases.push_back({lower(r, i, 0), lower(r, i, 1), lower(r, i, 2), r.boolean(i, 3)});
+        });
 }
 
 Result<void> read_admins(Connection &c, PostfixadminData &d) {
@@ -90,12 +89,12 @@ Result<void> read_admins(Connection &c, PostfixadminData &d) {
                           });
         !a)
         return a;
-    return each_row(c, "domain_admins",
-                    "SELECT username, domain, active FROM domain_admins ORDER BY username, domain",
-                    [&](const Rows &r, int i) {
-                        d.domain_admins.push_back({lower(r, i, 0), lower(r, i, 1),
-                                                   r.boolean(i, 2)});
-                    });
+    return each_row(
+        c, "domain_admins",
+        "SELECT username, domain, active FROM domain_admins ORDER BY username, domain",
+        [&](const Rows &r, int i) {
+            d.domain_admins.push_back({lower(r, i, 0), lower(r, i, 1), r.boolean(i, 2)});
+        });
 }
 
 Result<void> read_unconverted(Connection &c, PostfixadminData &d) {
@@ -110,13 +109,13 @@ Result<void> read_unconverted(Connection &c, PostfixadminData &d) {
 } // namespace
 
 Result<PostfixadminData> read_postfixadmin(Connection &source) {
-    auto begin = source.exec("postfixadmin snapshot",
-                             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    auto begin =
+        source.exec("postfixadmin snapshot", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     if (!begin)
         return begin.error();
     PostfixadminData data;
-    for (auto step : {read_version, read_domains, read_alias_domains, read_mailboxes,
-                      read_aliases, read_admins, read_unconverted})
+    for (auto step : {read_version, read_domains, read_alias_domains, read_mailboxes, read_aliases,
+                      read_admins, read_unconverted})
         if (auto r = step(source, data); !r)
             return r.error();
     if (auto end = source.exec("postfixadmin snapshot end", "COMMIT"); !end)

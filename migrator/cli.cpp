@@ -45,6 +45,9 @@ const std::vector<Command> &commands()
          "--from CONNINFO [--passwords-scheme S] [--continue-if-exists] [--dry-run]",
          "convert a postfixadmin 3.3 database (one transaction, with a report)",
          cmd_import_postfixadmin},
+        {"postfix-maps", "--dbtype postgres DIR",
+         "write Postfix pgsql lookup tables (domains, mailboxes, aliases, relays, senders)",
+         cmd_postfix_maps},
         {"dovecot-sql-conf", "[--with-connect]",
          "print the Dovecot SQL passdb/userdb file for this database", cmd_dovecot_sql_conf},
     };

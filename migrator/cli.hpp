@@ -57,6 +57,7 @@ int cmd_migrations_delete(Context &);
 int cmd_migrations_secret(Context &);
 int cmd_import(Context &);
 int cmd_import_postfixadmin(Context &);
+int cmd_postfix_maps(Context &);
 int cmd_migrations_create(Context &);
 int cmd_dovecot_sql_conf(Context &);
 

@@ -65,16 +65,12 @@ Result<PfaArgs> parse_args(const std::vector<std::string> &args) {
 void print_summary(const PostfixadminConversion &c, const ImportCounts &counts, bool dry_run) {
     static const char *const names[] = {"domains", "domain aliases", "relay domains", "accounts",
                                         "aliases"};
-    std::cout << "summary" << (dry_run ? " (dry run: rolled back, nothing written)" : "")
-              << ":\n";
+    std::cout << "summary" << (dry_run ? " (dry run: rolled back, nothing written)" : "") << ":\n";
     for (size_t i = 0; i < counts.size(); ++i) {
         if (i == 2)
             continue; // postfixadmin has no relay domains of ours
         std::cout << "  " << std::left << std::setw(16) << names[i] << "created "
                   << counts[i].created << ", skipped " << counts[i].skipped;
-        if (i == 3)
-            std::cout << " (" << c.mailbox_accounts << " with a mailbox, "
-                      << c.records.lines.size() << " records in all)";
         std::cout << "\n";
     }
     std::cout << "  self-aliases    " << c.self_aliases
@@ -91,8 +87,8 @@ void print_report(const std::vector<ReportItem> &report) {
         std::cout << "  " << item.what << ": " << item.count << " (";
         for (size_t i = 0; i < item.examples.size(); ++i)
             std::cout << (i ? ", " : "") << item.examples[i];
-        std::cout << (static_cast<size_t>(item.count) > item.examples.size() ? ", ..." : "")
-                  << ") " << item.note << "\n";
+        std::cout << (static_cast<size_t>(item.count) > item.examples.size() ? ", ..." : "") << ") "
+                  << item.note << "\n";
     }
 }
 
@@ -120,8 +116,7 @@ int convert_into(Connection &target, PostfixadminConversion &conversion, const P
     if (!plan.errors.empty()) {
         for (const auto &e : plan.errors)
             std::cerr << e << "\n";
-        return fail(std::to_string(plan.errors.size()) +
-                    " error(s); nothing was written");
+        return fail(std::to_string(plan.errors.size()) + " error(s); nothing was written");
     }
     if (auto w = write_postfixadmin(target, conversion, plan); !w)
         return fail(w.error().message + "\nnothing was written");

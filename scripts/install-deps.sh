@@ -4,7 +4,9 @@
 set -eu
 PACKAGES="dovecot-core dovecot-imapd dovecot-dev dovecot-pgsql offlineimap3 postgresql
   libpq-dev libcurl4-openssl-dev libyaml-cpp-dev catch2 meson ninja-build pkg-config g++
-  libsodium-dev libcrypt-dev openssl python3 util-linux clang-14 libclang-rt-14-dev"
+  libsodium-dev libcrypt-dev openssl python3 util-linux clang-14 libclang-rt-14-dev
+  debhelper dpkg-dev fakeroot lintian
+  postfix postfix-pgsql postfixadmin php-pgsql php-cli"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -12,5 +14,9 @@ done
 if [ -n "$missing" ]; then
   echo "installing:$missing"
   apt-get update -qq
+  # Postfix and postfixadmin (tests only): no main.cf questions, and no database created by
+  # dbconfig-common (the tests build their own postfixadmin database).
+  printf '%s\n' 'postfix postfix/main_mailer_type select No configuration' \
+    'postfixadmin postfixadmin/dbconfig-install boolean false' | debconf-set-selections
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
 fi
