@@ -4,6 +4,7 @@
 #include "login_migration.hpp"
 #include "offlineimap_sync.hpp"
 #include "provider_guard.hpp"
+#include "schema.hpp"
 #include "secrets.hpp"
 #include "store.hpp"
 #include "task_queue.hpp"
@@ -161,6 +162,8 @@ private:
     bool start_one(const ProviderConfig &provider);
     void reap();
     void wait_for_events();
+    void wait_or_stop(std::chrono::seconds how_long);
+    void handle_signal();
     void reload();
     void shutdown();
 
@@ -178,6 +181,19 @@ bool Worker::connect() {
     auto c = Connection::open(setup_->config.database);
     if (!c) {
         log_line("worker: " + c.error().message);
+        return false;
+    }
+    // The worker writes columns of the latest schema: after a package upgrade it waits for the
+    // admin's `db upgrade` instead of failing every task.
+    auto schema = schema_status(c.value());
+    if (!schema || schema.value().current != schema.value().latest) {
+        log_line("worker: " + (schema ? "database schema version " +
+                                            std::to_string(schema.value().current) +
+                                            ", this worker needs " +
+                                            std::to_string(schema.value().latest) +
+                                            ": back up the database and run `imap-migrator db "
+                                            "upgrade`; retrying in a minute"
+                                      : schema.error().message));
         return false;
     }
     conn_ = std::make_unique<Connection>(std::move(c.value()));
@@ -244,22 +260,31 @@ void Worker::reap() {
 void Worker::wait_for_events() {
     // Idle, a NOTIFY (first login, admin action) or a signal wakes us; the tick only finds
     // re-syncs and retries that came due. While syncs run, poll often to reap them promptly.
-    pollfd fds[2] = {{PQsocket(conn_->raw()), POLLIN, 0}, {signal_fd_, POLLIN, 0}};
+    pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {PQsocket(conn_->raw()), POLLIN, 0}};
     ::poll(fds, 2, jobs_.empty() ? 15000 : 500);
-    if (fds[0].revents & POLLIN) {
+    if (fds[1].revents & POLLIN) {
         PQconsumeInput(conn_->raw());
         while (PGnotify *n = PQnotifies(conn_->raw()))
             PQfreemem(n);
     }
-    if (fds[1].revents & POLLIN) {
-        signalfd_siginfo si{};
-        if (::read(signal_fd_, &si, sizeof si) == sizeof si) {
-            if (si.ssi_signo == SIGHUP)
-                reload();
-            else
-                stopping_ = true;
-        }
-    }
+    if (fds[0].revents & POLLIN)
+        handle_signal();
+}
+
+void Worker::wait_or_stop(std::chrono::seconds how_long) {
+    pollfd fd{signal_fd_, POLLIN, 0};
+    if (::poll(&fd, 1, static_cast<int>(how_long.count() * 1000)) > 0)
+        handle_signal();
+}
+
+void Worker::handle_signal() {
+    signalfd_siginfo si{};
+    if (::read(signal_fd_, &si, sizeof si) != sizeof si)
+        return;
+    if (si.ssi_signo == SIGHUP)
+        reload();
+    else
+        stopping_ = true;
 }
 
 void Worker::reload() {
@@ -302,7 +327,7 @@ int Worker::run() {
             if (!connect()) {
                 if (options_.once)
                     return 1;
-                std::this_thread::sleep_for(std::chrono::seconds(5));
+                wait_or_stop(std::chrono::seconds(60));
                 continue;
             }
         }

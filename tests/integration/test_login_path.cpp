@@ -96,6 +96,7 @@ TEST_CASE("first login with old credentials creates domain, account and task", "
         CHECK(env.imap_login(bob, carol_pw).status == "NO");
     }
     CHECK(env.logs_free_of_passwords());
+    CHECK(env.sanitizer_reports().empty());
 }
 
 TEST_CASE("a renamed domain: account under the new name, later logins with it", "[integration]") {
@@ -120,6 +121,7 @@ TEST_CASE("a renamed domain: account under the new name, later logins with it", 
     CHECK(env.auth_test(alice, bob_pw).exit_code != 0);
     CHECK(env.count("accounts") == 1);
     CHECK(env.logs_free_of_passwords());
+    CHECK(env.sanitizer_reports().empty());
 }
 
 TEST_CASE("wrong password and provider down write nothing", "[integration]") {
@@ -142,6 +144,7 @@ TEST_CASE("wrong password and provider down write nothing", "[integration]") {
     CHECK(env.imap_login(bob, bob_pw).status == "OK");
     CHECK(env.count("accounts") == 1);
     CHECK(env.logs_free_of_passwords());
+    CHECK(env.sanitizer_reports().empty());
 }
 
 TEST_CASE("auto_create_domains off refuses clearly until the domain exists", "[integration]") {
@@ -238,6 +241,7 @@ TEST_CASE("ten concurrent first logins create one account and one task", "[integ
     CHECK(env.count("migrations") == 1);
     CHECK(env.count("domains") == 1);
     CHECK(env.logs_free_of_passwords());
+    CHECK(env.sanitizer_reports().empty());
 }
 
 TEST_CASE("rejected checks are limited per login and per remote IP", "[integration]") {

@@ -358,3 +358,14 @@ TEST_CASE("sync options: NOTIFY wake-up, connection cap, folder exclude, two-way
           std::string::npos);
     CHECK(worker.stop() == 0);
 }
+
+TEST_CASE("the worker waits for db upgrade after a package upgrade", "[integration][worker]")
+{
+    MigrationEnv env;
+    // As if a newer package was installed and `db upgrade` not yet run.
+    env.sql("DELETE FROM schema_version WHERE version = (SELECT max(version) FROM schema_version) "
+            "RETURNING version");
+    auto once = env.migrator({"worker", "--once"});
+    CHECK(once.exit_code == 1);
+    CHECK(once.err.find("run `imap-migrator db upgrade`") != std::string::npos);
+}

@@ -3,6 +3,7 @@
 #include "process.hpp"
 
 #include <chrono>
+#include <filesystem>
 #include <cstdlib>
 #include <map>
 #include <ostream>
@@ -151,11 +152,17 @@ void MigrationEnv::start_new_dovecot() {
     o.name = "new";
     o.config_body = new_dovecot_conf();
     o.module_dir_override = module_dir;
-    // For a sanitizer build of the module: the runtime must be preloaded into Dovecot's
-    // processes (the auth executable itself is not instrumented).
-    if (const char *preload = std::getenv("IMAPMIG_TEST_DOVECOT_PRELOAD"); preload && *preload)
-        o.env = {{"LD_PRELOAD", preload},
-                 {"ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1:log_path=" + dir.file("asan")}};
+    // For a sanitizer build of the module: its runtime is preloaded into the processes that
+    // load the module (auth and auth-worker; the executable itself is not instrumented).
+    if (const char *preload = std::getenv("IMAPMIG_TEST_DOVECOT_PRELOAD"); preload && *preload) {
+        const std::string env = std::string("/usr/bin/env LD_PRELOAD=") + preload +
+                                " ASAN_OPTIONS=detect_leaks=0:log_path=" + dir.file("asan") + " ";
+        // The sanitizer reserves far more address space than Dovecot's default vsz_limit.
+        o.config_body += "service auth {\n  executable = " + env +
+                         "/usr/lib/dovecot/auth\n  vsz_limit = 0\n}\n";
+        o.config_body += "service auth-worker {\n  executable = " + env +
+                         "/usr/lib/dovecot/auth -w\n  vsz_limit = 0\n}\n";
+    }
     new_ = std::make_unique<DovecotInstance>(o);
     new_->start();
 }
@@ -205,6 +212,15 @@ bool MigrationEnv::logs_free_of_passwords() const {
         if (log.find(pw) != std::string::npos)
             return false;
     return true;
+}
+
+std::string MigrationEnv::sanitizer_reports() const
+{
+    std::string out;
+    for (const auto &entry : std::filesystem::directory_iterator(dir.path()))
+        if (entry.path().filename().string().rfind("asan", 0) == 0)
+            out += read_file_or_empty(entry.path().string());
+    return out;
 }
 
 RunResult MigrationEnv::migrator(const std::vector<std::string> &args) const {

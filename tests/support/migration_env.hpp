@@ -78,6 +78,8 @@ public:
     // True if no password of the test users appears in any log we produce.
     bool logs_free_of_passwords() const;
     DovecotInstance &new_dovecot() { return *new_; }
+    // What a sanitizer build of the module reported inside Dovecot ("" when clean or not used).
+    std::string sanitizer_reports() const;
     std::string new_log() const { return new_->log(); }
     RunResult migrator(const std::vector<std::string> &args) const;
     // Writes count messages straight into the old provider's Maildir++ (fast, flags included:
