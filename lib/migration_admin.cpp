@@ -13,7 +13,8 @@ constexpr const char *row_columns =
     " CASE WHEN m.state IN ('pending', 'synced', 'failed')"
     "      THEN to_char(m.next_sync_at, 'YYYY-MM-DD HH24:MI:SS') ELSE '' END,"
     " coalesce(m.last_error, ''), m.messages_copied, m.messages_total, m.folders_done,"
-    " m.folders_total, m.attempts, m.runs, m.finish_requested, m.secret IS NOT NULL";
+    " m.folders_total, m.attempts, m.runs, m.finish_requested, m.secret IS NOT NULL,"
+    " m.bytes_copied";
 
 MigrationRow to_row(const Rows &r, int i) {
     MigrationRow m;
@@ -34,6 +35,7 @@ MigrationRow to_row(const Rows &r, int i) {
     m.runs = static_cast<int>(r.integer(i, 14));
     m.finish_requested = r.boolean(i, 15);
     m.has_secret = r.boolean(i, 16);
+    m.bytes = r.integer(i, 17);
     return m;
 }
 

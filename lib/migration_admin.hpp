@@ -15,7 +15,7 @@ struct MigrationRow {
     long long id = 0;
     std::string user, provider, old_login, state;
     std::string created_at, last_sync_at, next_sync_at, last_error; // "" when NULL
-    long long messages_copied = 0, messages_total = 0;
+    long long messages_copied = 0, messages_total = 0, bytes = 0;
     int folders_done = 0, folders_total = 0, attempts = 0, runs = 0;
     bool finish_requested = false, has_secret = false;
 };

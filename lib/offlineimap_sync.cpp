@@ -113,10 +113,11 @@ Result<Child> spawn_offlineimap(const std::string &program, const std::string &r
     }
     if (pid == 0) {
         // Own process group: a stop signal reaches offlineimap's helpers too. A worker killed
-        // outright takes offlineimap with it at once: a survivor would keep the account's lock
-        // past the takeover, and its SQLite status is crash-safe.
+        // outright stops offlineimap the gentle way: on SIGTERM it finishes the message in hand
+        // and records it, whereas SIGKILL between APPEND and its status write means a duplicate
+        // in the next run. Until it has exited, its lock keeps a takeover waiting.
         ::setpgid(0, 0);
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
         ::dup2(devnull, 0);
         ::dup2(out_write.get(), 1);
         ::dup2(out_write.get(), 2);
@@ -298,6 +299,7 @@ SyncReport run_offlineimap(const SyncRequest &rq, const std::atomic<bool> &cance
         report.outcome =
             st.parser.old_login_rejected() ? RunOutcome::credentials_rejected : RunOutcome::failed;
         report.error = describe_failure(st, status);
+        report.busy = st.parser.account_locked();
     }
     return report;
 }

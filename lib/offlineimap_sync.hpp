@@ -30,6 +30,7 @@ struct SyncReport {
     std::string error;
     bool cancelled = false;  // stop requested (shutdown): nothing to record
     bool lease_lost = false; // the admin took the task away: nothing to record
+    bool busy = false;       // another offlineimap still holds the sync state: retry shortly
     std::chrono::milliseconds duration{0};
 };
 

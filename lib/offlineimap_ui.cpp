@@ -104,6 +104,8 @@ void MachineUiParser::on_error(const std::string &text) {
     errors_.push_back(text.size() > 500 ? text.substr(0, 500) + "..." : text);
     if (connecting_repo_ == old_repo_ && mentions_auth_failure(text))
         old_login_rejected_ = true;
+    if (text.find("Could not lock account") != std::string::npos)
+        account_locked_ = true;
 }
 
 } // namespace imapmig

@@ -16,6 +16,7 @@ struct SyncProgress {
     int folders_done = 0;        // folders whose sync thread ended
     int64_t messages_total = 0;  // messages listed on the old side in the folders seen
     int64_t messages_copied = 0; // messages copied in this run (either direction)
+    int64_t bytes = -1;          // the mailbox's size on the new server after the run; -1: unknown
 };
 
 class MachineUiParser {
@@ -31,6 +32,9 @@ public:
     bool terminated() const { return terminated_; }
     // The old provider refused the stored credentials (as opposed to any other error).
     bool old_login_rejected() const { return old_login_rejected_; }
+    // Another offlineimap still holds this account's sync state (e.g. one left by a killed
+    // worker, finishing its last message): try again shortly, it is not a failure.
+    bool account_locked() const { return account_locked_; }
     // Success: offlineimap ran to its end and reported no error.
     bool succeeded() const { return terminated_ && errors_.empty(); }
 
@@ -42,6 +46,7 @@ private:
     std::vector<std::string> errors_;
     bool terminated_ = false;
     bool old_login_rejected_ = false;
+    bool account_locked_ = false;
 };
 
 std::string url_decode(std::string_view text); // '+' is a space, %XX a byte

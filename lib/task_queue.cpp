@@ -97,15 +97,17 @@ Result<bool> TaskQueue::heartbeat(const ClaimedTask &task, const SyncProgress &p
     return !r.value().empty();
 }
 
-Result<void> TaskQueue::release(const ClaimedTask &task, const std::string &why) {
+Result<void> TaskQueue::release(const ClaimedTask &task, const std::string &why,
+                                std::chrono::seconds delay) {
     // A task taken over from a dead worker goes back to what it was before that worker.
-    auto r = conn_.exec("migration release",
-                        "UPDATE migrations SET lease_owner = NULL, lease_expires = NULL,"
-                        " next_sync_at = now(), updated_at = now(),"
-                        " state = CASE WHEN $3 <> 'syncing' THEN $3"
-                        "              WHEN last_sync_at IS NULL THEN 'pending' ELSE 'synced' END "
-                        "WHERE id = $1 AND lease_owner = $2 AND state = 'syncing' RETURNING id",
-                        {std::to_string(task.id), owner_, task.previous_state});
+    auto r = conn_.exec(
+        "migration release",
+        "UPDATE migrations SET lease_owner = NULL, lease_expires = NULL,"
+        " next_sync_at = now() + make_interval(secs => $4::int), updated_at = now(),"
+        " state = CASE WHEN $3 <> 'syncing' THEN $3"
+        "              WHEN last_sync_at IS NULL THEN 'pending' ELSE 'synced' END "
+        "WHERE id = $1 AND lease_owner = $2 AND state = 'syncing' RETURNING id",
+        {std::to_string(task.id), owner_, task.previous_state, std::to_string(delay.count())});
     if (!r)
         return r.error();
     if (r.value().empty())
@@ -133,12 +135,13 @@ Result<void> TaskQueue::record(const ClaimedTask &task, RunOutcome outcome, cons
         " next_sync_at = now() + make_interval(secs => $4::bigint::double precision),"
         " attempts = CASE WHEN $3 = 'synced' THEN 0 ELSE attempts + 1 END,"
         " last_error = NULLIF($5, ''),"
-        " folders_total = $6, folders_done = $7, messages_total = $8, messages_copied = $9 "
+        " folders_total = $6, folders_done = $7, messages_total = $8, messages_copied = $9,"
+        " bytes_copied = CASE WHEN $10::bigint >= 0 THEN $10::bigint ELSE bytes_copied END "
         "WHERE id = $1 AND lease_owner = $2 AND state = 'syncing' RETURNING state",
         {std::to_string(task.id), owner_, outcome_state(outcome), std::to_string(next_secs), error,
          std::to_string(p.folders_seen), std::to_string(p.folders_done),
-         std::to_string(p.messages_total),
-         std::to_string(task.messages_before + p.messages_copied)});
+         std::to_string(p.messages_total), std::to_string(task.messages_before + p.messages_copied),
+         std::to_string(p.bytes)});
     if (!r)
         return r.error();
     if (r.value().empty())

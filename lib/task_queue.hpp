@@ -40,8 +40,9 @@ public:
     // Renews the lease and publishes progress; false when the lease is gone (stopped, deleted,
     // or expired and taken over): the run must end without recording anything.
     Result<bool> heartbeat(const ClaimedTask &task, const SyncProgress &progress);
-    // Gives the task back untouched (shutdown, no provider slot): due again at once.
-    Result<void> release(const ClaimedTask &task, const std::string &why);
+    // Gives the task back untouched (shutdown, sync state busy): due again after `delay`.
+    Result<void> release(const ClaimedTask &task, const std::string &why,
+                         std::chrono::seconds delay = std::chrono::seconds(0));
     Result<void> record(const ClaimedTask &task, RunOutcome outcome, const SyncProgress &progress,
                         const std::string &error, std::chrono::milliseconds duration,
                         int interval_minutes);

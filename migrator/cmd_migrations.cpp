@@ -62,7 +62,7 @@ void print_json(const std::vector<MigrationRow> &rows) {
                   << ", \"last_sync_at\": " << opt(m.last_sync_at)
                   << ", \"next_sync_at\": " << opt(m.next_sync_at)
                   << ", \"messages_copied\": " << m.messages_copied
-                  << ", \"messages_total\": " << m.messages_total
+                  << ", \"messages_total\": " << m.messages_total << ", \"bytes\": " << m.bytes
                   << ", \"folders_done\": " << m.folders_done
                   << ", \"folders_total\": " << m.folders_total << ", \"runs\": " << m.runs
                   << ", \"attempts\": " << m.attempts
@@ -165,6 +165,7 @@ int cmd_migrations_show(Context &ctx) {
               << "\nfolders:          " << m.folders_done << "/" << m.folders_total
               << "\nmessages copied:  " << m.messages_copied << " (old side lists "
               << m.messages_total << ")"
+              << "\nsize here:        " << m.bytes << " bytes"
               << "\nold password:     " << (m.has_secret ? "stored (sealed)" : "wiped")
               << "\nlast error:       " << (m.last_error.empty() ? "-" : m.last_error) << "\n";
     auto events = migration_events(t->conn, t->id, 20);

@@ -2,6 +2,7 @@
 
 #include "config.hpp"
 #include "login_migration.hpp"
+#include "mailbox_size.hpp"
 #include "offlineimap_sync.hpp"
 #include "provider_guard.hpp"
 #include "schema.hpp"
@@ -104,6 +105,12 @@ void record_report(TaskQueue &queue, const Job &job, const SyncReport &report) {
         log_line(task_label(t) + ": interrupted, handed back");
         return;
     }
+    if (report.busy) {
+        (void)queue.release(t, "sync state still locked by an earlier offlineimap; retrying",
+                            std::chrono::seconds(20));
+        log_line(task_label(t) + ": sync state still locked by an earlier run, retrying in 20 s");
+        return;
+    }
     if (report.lease_lost) {
         log_line(task_label(t) + ": taken away (stopped or deleted by an admin), run aborted");
         return;
@@ -146,6 +153,13 @@ void run_job(Job &job, const Options &options) {
             auto alive = queue.heartbeat(t, p);
             return !alive || alive.value(); // a database hiccup is no reason to abort
         });
+        if (report.outcome == RunOutcome::synced && !report.cancelled && !report.lease_lost) {
+            auto bytes = mailbox_bytes(*s.config.local_imap, t.local_user, master.value());
+            if (bytes)
+                report.progress.bytes = bytes.value();
+            else
+                log_line(task_label(t) + ": mailbox size unknown: " + bytes.error().message);
+        }
     }
     record_report(queue, job, report);
     job.done = true;
@@ -187,13 +201,12 @@ bool Worker::connect() {
     // admin's `db upgrade` instead of failing every task.
     auto schema = schema_status(c.value());
     if (!schema || schema.value().current != schema.value().latest) {
-        log_line("worker: " + (schema ? "database schema version " +
-                                            std::to_string(schema.value().current) +
-                                            ", this worker needs " +
-                                            std::to_string(schema.value().latest) +
-                                            ": back up the database and run `imap-migrator db "
-                                            "upgrade`; retrying in a minute"
-                                      : schema.error().message));
+        log_line("worker: " +
+                 (schema ? "database schema version " + std::to_string(schema.value().current) +
+                               ", this worker needs " + std::to_string(schema.value().latest) +
+                               ": back up the database and run `imap-migrator db "
+                               "upgrade`; retrying in a minute"
+                         : schema.error().message));
         return false;
     }
     conn_ = std::make_unique<Connection>(std::move(c.value()));

@@ -58,10 +58,10 @@ public:
     std::string log;
 };
 
-int offlineimap_processes() {
-    return run({"pgrep", "-c", "-x", "offlineimap"}).out.empty()
-               ? 0
-               : std::stoi(run({"pgrep", "-c", "-x", "offlineimap"}).out);
+// offlineimap processes working for this test's migrations (their rc is in its runtime dir).
+int offlineimap_processes(const MigrationEnv &env) {
+    auto r = run({"pgrep", "-c", "-f", "offlineimap -c " + env.runtime_dir});
+    return r.out.empty() ? 0 : std::stoi(r.out);
 }
 
 void seed_bob(MigrationEnv &env) {
@@ -96,6 +96,14 @@ TEST_CASE("first login, then the worker copies every folder with its flags",
     CHECK(new_stats == old_stats);
     CAPTURE(old_stats, new_stats);
     CHECK(env.sql("SELECT messages_copied FROM migrations") == "520");
+    // The size measured after the run is what Dovecot itself reports for the new mailbox.
+    auto vsize = env.new_dovecot().doveadm({"mailbox", "status", "-u", bob, "vsize", "*"});
+    long long expected_bytes = 0;
+    for (size_t at = vsize.out.find("vsize="); at != std::string::npos;
+         at = vsize.out.find("vsize=", at + 6))
+        expected_bytes += std::stoll(vsize.out.substr(at + 6));
+    CHECK(expected_bytes > 520 * 200);
+    CHECK(env.sql("SELECT bytes_copied FROM migrations") == std::to_string(expected_bytes));
     CHECK(env.sql("SELECT count(*) FROM migration_events WHERE kind = 'synced'") == "1");
     CHECK(env.sql("SELECT last_sync_at IS NOT NULL AND next_sync_at > now() + interval '50 min' "
                   "FROM migrations") == "t");
@@ -128,7 +136,7 @@ TEST_CASE("first login, then the worker copies every folder with its flags",
     CHECK(worker.stop() == 0);
     CHECK(worker.output().find(bob_pw) == std::string::npos);
     CHECK(worker.output().find(master_pw) == std::string::npos);
-    CHECK(offlineimap_processes() == 0);
+    CHECK(offlineimap_processes(env) == 0);
 }
 
 TEST_CASE("provider down, then a changed old password: states, errors, retries",
@@ -202,10 +210,11 @@ TEST_CASE("killed, stopped and interrupted workers lose no task and copy nothing
         REQUIRE(copying);
         first.stop(SIGKILL);
     }
-    // offlineimap dies with its worker (parent-death signal): no orphan keeps the state locked.
-    for (int i = 0; i < 40 && offlineimap_processes() > 0; ++i)
+    // offlineimap gets SIGTERM when its worker dies (parent-death signal): it records the
+    // message in hand and exits, so no orphan keeps the sync state locked for long.
+    for (int i = 0; i < 240 && offlineimap_processes(env) > 0; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    CHECK(offlineimap_processes() == 0);
+    CHECK(offlineimap_processes(env) == 0);
     CHECK(env.sql("SELECT state FROM migrations") == "syncing"); // still claimed by the dead one
     env.sql("UPDATE migrations SET lease_expires = now() - interval '1 s' RETURNING id");
     auto takeover = env.migrator({"worker", "--once"});
@@ -230,7 +239,7 @@ TEST_CASE("killed, stopped and interrupted workers lose no task and copy nothing
         CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(15));
         CHECK(w.output().find("interrupted, handed back") != std::string::npos);
     }
-    CHECK(offlineimap_processes() == 0);
+    CHECK(offlineimap_processes(env) == 0);
     CHECK(env.sql("SELECT state || ' ' || (lease_owner IS NULL) FROM migrations WHERE id = " +
                   carol_id) == "pending true");
 
@@ -359,8 +368,7 @@ TEST_CASE("sync options: NOTIFY wake-up, connection cap, folder exclude, two-way
     CHECK(worker.stop() == 0);
 }
 
-TEST_CASE("the worker waits for db upgrade after a package upgrade", "[integration][worker]")
-{
+TEST_CASE("the worker waits for db upgrade after a package upgrade", "[integration][worker]") {
     MigrationEnv env;
     // As if a newer package was installed and `db upgrade` not yet run.
     env.sql("DELETE FROM schema_version WHERE version = (SELECT max(version) FROM schema_version) "

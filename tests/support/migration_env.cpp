@@ -3,8 +3,8 @@
 #include "process.hpp"
 
 #include <chrono>
-#include <filesystem>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <ostream>
 #include <sstream>
@@ -158,8 +158,8 @@ void MigrationEnv::start_new_dovecot() {
         const std::string env = std::string("/usr/bin/env LD_PRELOAD=") + preload +
                                 " ASAN_OPTIONS=detect_leaks=0:log_path=" + dir.file("asan") + " ";
         // The sanitizer reserves far more address space than Dovecot's default vsz_limit.
-        o.config_body += "service auth {\n  executable = " + env +
-                         "/usr/lib/dovecot/auth\n  vsz_limit = 0\n}\n";
+        o.config_body +=
+            "service auth {\n  executable = " + env + "/usr/lib/dovecot/auth\n  vsz_limit = 0\n}\n";
         o.config_body += "service auth-worker {\n  executable = " + env +
                          "/usr/lib/dovecot/auth -w\n  vsz_limit = 0\n}\n";
     }
@@ -214,8 +214,7 @@ bool MigrationEnv::logs_free_of_passwords() const {
     return true;
 }
 
-std::string MigrationEnv::sanitizer_reports() const
-{
+std::string MigrationEnv::sanitizer_reports() const {
     std::string out;
     for (const auto &entry : std::filesystem::directory_iterator(dir.path()))
         if (entry.path().filename().string().rfind("asan", 0) == 0)

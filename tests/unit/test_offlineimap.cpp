@@ -1,4 +1,5 @@
 // offlineimap's machine UI and the configuration we generate for it.
+#include "mailbox_size.hpp"
 #include "offlineimap_config.hpp"
 #include "offlineimap_ui.hpp"
 
@@ -79,6 +80,16 @@ TEST_CASE("machine UI: a rejected login on the new side is not the old password'
     CHECK(p.errors().size() == 1);
 }
 
+TEST_CASE("machine UI: sync state locked by an earlier run", "[unit]") {
+    MachineUiParser p("migration7-old");
+    p.feed("error::MainThread:ERROR%3A+Could+not+lock+account+migration7.+Is+another+instance+"
+           "using+this+account%3F");
+    p.feed("msg:terminate:MainThread:0%0A%0A");
+    CHECK(p.account_locked());
+    CHECK_FALSE(p.succeeded());
+    CHECK_FALSE(p.old_login_rejected());
+}
+
 TEST_CASE("machine UI: a run that never terminated is not a success", "[unit]") {
     MachineUiParser p("migration7-old");
     for (size_t i = 0; i + 1 < std::size(good_run); ++i)
@@ -122,4 +133,17 @@ TEST_CASE("generated offlineimap configuration", "[unit]") {
 
     auto doc = offlineimap_secret_document({{"migration7-old", SecretString("p\"w\\1")}});
     CHECK(doc.reveal() == "{\"passwords\": {\"migration7-old\": \"p\\\"w\\\\1\"}}");
+}
+
+TEST_CASE("mailbox size: LIST and STATUS (SIZE) replies", "[unit]") {
+    const std::string list = "* LIST (\\HasNoChildren) \"/\" INBOX\r\n"
+                             "* LIST (\\Noselect \\HasChildren) \"/\" \"Archive\"\r\n"
+                             "* LIST (\\HasNoChildren) \"/\" \"Archive/2023\"\r\n"
+                             "* LIST (\\HasNoChildren) \"/\" \"Sent Items\"\r\n"
+                             "* LIST (\\HasNoChildren) \"/\" \"Entw&APw-rfe\"\r\n"
+                             "* LIST (\\HasNoChildren) \"/\" \"say \\\"hi\\\"\"\r\n";
+    CHECK(parse_list_names(list) == std::vector<std::string>{"INBOX", "Archive/2023", "Sent Items",
+                                                             "Entw&APw-rfe", "say \"hi\""});
+    CHECK(parse_status_size("* STATUS \"Sent Items\" (SIZE 123456)\r\n") == 123456);
+    CHECK(parse_status_size("* STATUS INBOX (MESSAGES 2)\r\n") == 0);
 }
