@@ -34,8 +34,11 @@ ProviderSlot::~ProviderSlot() {
 
 Result<std::optional<ProviderSlot>> ProviderSlot::acquire(Connection &conn,
                                                           const ProviderConfig &provider,
-                                                          std::chrono::milliseconds wait) {
+                                                          std::chrono::milliseconds wait, Use use) {
     const int key1 = provider_lock_key(provider.name);
+    const int slots = use == Use::sync && provider.max_connections > 1
+                          ? provider.max_connections - 1
+                          : provider.max_connections;
     const auto deadline = std::chrono::steady_clock::now() + wait;
     auto pause = std::chrono::milliseconds(20);
     while (true) {
@@ -43,7 +46,7 @@ Result<std::optional<ProviderSlot>> ProviderSlot::acquire(Connection &conn,
         auto r = conn.exec("provider slot acquire",
                            "SELECT s FROM generate_series(0, $2::int - 1) AS s "
                            "WHERE pg_try_advisory_lock($1::int, s) LIMIT 1",
-                           {std::to_string(key1), std::to_string(provider.max_connections)});
+                           {std::to_string(key1), std::to_string(slots)});
         if (!r)
             return r.error();
         if (!r.value().empty())

@@ -24,9 +24,15 @@ public:
     ProviderSlot &operator=(ProviderSlot &&) = delete;
     ~ProviderSlot();
 
+    // Logins may take any slot; syncs leave the last one to logins (when there is more than
+    // one), so a user's first login never waits for other users' syncs.
+    enum class Use { login, sync };
+
     // Waits up to `wait` for a free slot; std::nullopt when none freed up in time.
-    static Result<std::optional<ProviderSlot>>
-    acquire(Connection &conn, const ProviderConfig &provider, std::chrono::milliseconds wait);
+    static Result<std::optional<ProviderSlot>> acquire(Connection &conn,
+                                                       const ProviderConfig &provider,
+                                                       std::chrono::milliseconds wait,
+                                                       Use use = Use::login);
 
 private:
     ProviderSlot(Connection &conn, int key1, int key2) : conn_(&conn), key1_(key1), key2_(key2) {}

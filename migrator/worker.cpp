@@ -226,7 +226,8 @@ bool Worker::start_one(const ProviderConfig &provider) {
             return false;
         spare_ = std::make_unique<Connection>(std::move(c.value()));
     }
-    auto slot = ProviderSlot::acquire(*spare_, provider, std::chrono::milliseconds(0));
+    auto slot = ProviderSlot::acquire(*spare_, provider, std::chrono::milliseconds(0),
+                                      ProviderSlot::Use::sync);
     if (!slot || !slot.value())
         return false; // the provider is at max_connections (logins or other workers)
     TaskQueue queue(*conn_, owner_, lease);

@@ -377,3 +377,37 @@ TEST_CASE("the worker waits for db upgrade after a package upgrade", "[integrati
     CHECK(once.exit_code == 1);
     CHECK(once.err.find("run `imap-migrator db upgrade`") != std::string::npos);
 }
+
+TEST_CASE("syncs leave one provider connection to first logins", "[integration][worker]") {
+    MigrationEnvOptions o;
+    o.max_connections = 2;
+    o.slot_wait_seconds = 1; // a login finding no free connection fails fast
+    o.sync_yaml = "  max_parallel_accounts: 4\n";
+    MigrationEnv env(o);
+    env.seed_mail(carol, "", 300);
+    env.seed_mail(alice, "", 300);
+    env.start_new_dovecot();
+    REQUIRE(env.imap_login(carol, carol_pw).status == "OK");
+    REQUIRE(env.imap_login(alice, alice_pw).status == "OK");
+    WorkerProcess worker(env, "worker");
+    REQUIRE(wait_for_state(env, "1", {"syncing"}, 20) == "syncing");
+
+    int most_at_once = 0;
+    bool login_during_sync = false;
+    for (int i = 0; i < 1200; ++i) {
+        const int syncing =
+            std::stoi(env.sql("SELECT count(*) FROM migrations WHERE state = 'syncing'"));
+        most_at_once = std::max(most_at_once, syncing);
+        if (syncing > 0 && !login_during_sync) {
+            CHECK(env.imap_login(bob, bob_pw).status == "OK");
+            login_during_sync = true;
+        }
+        if (env.sql("SELECT count(*) FROM migrations WHERE state = 'synced'") == "3")
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    INFO(worker.output());
+    CHECK(login_during_sync);
+    CHECK(most_at_once == 1); // max_connections 2: one for syncs, one kept for logins
+    CHECK(env.sql("SELECT count(*) FROM migrations WHERE state = 'synced'") == "3");
+}

@@ -246,6 +246,11 @@ void MigrationEnv::seed_mail(const std::string &user, const std::string &folder,
         dir += "/." + folder;
     for (const char *sub : {"cur", "new", "tmp"})
         make_dir(dir + "/" + sub, 0700, "nobody");
+    // Dovecot creates other users' mail dirs later as nobody: the parents must be nobody's too.
+    const std::string mail_root = old.dovecot().base() + "/mail";
+    for (const std::string &d :
+         {mail_root + "/" + domain, mail_root + "/" + domain + "/" + local, dir})
+        chown_to(d, "nobody", "nogroup");
     for (int i = first; i < first + count; ++i) {
         // Flags vary with i: S seen, F flagged, R answered.
         std::string flags;
