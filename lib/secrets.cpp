@@ -1,5 +1,7 @@
 #include "secrets.hpp"
 
+#include <fstream>
+
 #include <sodium.h>
 
 #include <cerrno>
@@ -295,6 +297,18 @@ SealedSecret sealed_secret_from_hex(std::string_view key_id, std::string_view he
         len = 0;
     s.blob.resize(len);
     return s;
+}
+
+Result<SecretString> read_password_file(const std::string &path)
+{
+    std::ifstream in(path);
+    std::string line;
+    if (!in || !std::getline(in, line) || line.empty())
+        return config_error("cannot read a password from " + path +
+                            " (expected the password on its first line)");
+    SecretString password(line);
+    sodium_memzero(line.data(), line.size());
+    return password;
 }
 
 } // namespace imapmig

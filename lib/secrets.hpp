@@ -39,6 +39,10 @@ struct SealedSecret {
 // empty blob, which then fails to open.
 SealedSecret sealed_secret_from_hex(std::string_view key_id, std::string_view hex);
 
+// The first line of a password file (local_imap.master_password_file); a config error names
+// the file when it is unreadable or empty.
+Result<SecretString> read_password_file(const std::string &path);
+
 // A key file holds exactly 32 raw bytes and must not be readable by "other".
 Result<SecretKey> load_key_file(const std::string &path);
 // Creates a new random key file with mode 0600 (0640 if group_readable); refuses to overwrite.

@@ -2,8 +2,8 @@
 #include "cli.hpp"
 
 #include "passwords.hpp"
+#include "secrets.hpp"
 
-#include <fstream>
 #include <iostream>
 
 namespace imapmig::cli {
@@ -16,14 +16,10 @@ int cmd_master_user(Context &ctx) {
         return exit_error;
     if (!config->local_imap)
         return fail(ctx.config_path + ": local_imap is not configured");
-    std::ifstream in(config->local_imap->master_password_file);
-    std::string line;
-    if (!in || !std::getline(in, line) || line.empty())
-        return fail("cannot read the master password from " +
-                    config->local_imap->master_password_file);
-    const SecretString password(line);
-    sodium_memzero(line.data(), line.size());
-    auto hash = hash_password(config->accounts.password_scheme, password);
+    auto password = read_password_file(config->local_imap->master_password_file);
+    if (!password)
+        return fail(password.error().message);
+    auto hash = hash_password(config->accounts.password_scheme, password.value());
     if (!hash)
         return fail(hash.error().message);
     std::cout << config->local_imap->master_user << ":" << hash.value() << "\n";

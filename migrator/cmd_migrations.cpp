@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 namespace imapmig::cli {
@@ -217,11 +216,10 @@ int cmd_migrations_secret(Context &ctx) {
     if (ctx.args[1] == "new") {
         if (!t->config.local_imap)
             return fail("the local_imap section is not configured");
-        std::ifstream in(t->config.local_imap->master_password_file);
-        std::string line;
-        if (!in || !std::getline(in, line))
-            return fail("cannot read " + t->config.local_imap->master_password_file);
-        std::cout << line << "\n";
+        auto password = read_password_file(t->config.local_imap->master_password_file);
+        if (!password)
+            return fail(password.error().message);
+        std::cout << password.value().reveal() << "\n";
         return exit_ok;
     }
     auto r = t->conn.exec("migration secret",

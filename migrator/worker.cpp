@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
 #include <iostream>
 #include <list>
 #include <memory>
@@ -47,16 +46,6 @@ std::string worker_identity() {
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
     return std::string(host) + ":" + std::to_string(::getpid());
-}
-
-Result<SecretString> read_master_password(const LocalImapConfig &local) {
-    std::ifstream in(local.master_password_file);
-    std::string line;
-    if (!in || !std::getline(in, line) || line.empty())
-        return config_error("cannot read the master password from " + local.master_password_file);
-    SecretString pw(line);
-    sodium_memzero(line.data(), line.size());
-    return pw;
 }
 
 // What a loaded configuration gives the worker; replaced as a whole on SIGHUP.
@@ -138,7 +127,7 @@ void run_job(Job &job, const Options &options) {
     const ClaimedTask &t = job.task;
     const ProviderConfig *provider = s.config.provider(t.provider);
     auto old_pw = s.keys.open(t.secret, migration_secret_context(t.provider, t.old_login));
-    auto master = read_master_password(*s.config.local_imap);
+    auto master = read_password_file(s.config.local_imap->master_password_file);
     SyncReport report;
     if (!old_pw || !master || provider == nullptr) {
         report.error = !old_pw   ? "cannot open the sealed old password: " + old_pw.error().message
