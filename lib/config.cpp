@@ -145,6 +145,16 @@ std::string_view to_string(SyncDirection direction) {
     return "unknown";
 }
 
+std::string_view to_string(SyncEngine engine) {
+    switch (engine) {
+    case SyncEngine::offlineimap:
+        return "offlineimap";
+    case SyncEngine::dsync:
+        return "dsync";
+    }
+    return "unknown";
+}
+
 const ProviderConfig *Config::provider(std::string_view name) const
 {
     for (const auto &p : providers)

@@ -12,10 +12,18 @@ namespace imapmig {
 
 enum class TlsMode { tls, starttls, none };
 enum class SyncDirection { old_to_new, both };
+// How the worker copies mail: offlineimap over IMAP to the new server (as the master user), or
+// Dovecot's own dsync (`doveadm sync` with imapc), which writes the mail store directly.
+enum class SyncEngine { offlineimap, dsync };
 
 struct DomainMapping {
     std::string name;         // the domain at the old provider, lower-case
     std::string local_domain; // the domain here: equals name unless renamed, lower-case
+};
+
+// Per-provider overrides of the sync section.
+struct ProviderSyncConfig {
+    std::optional<SyncEngine> engine; // unset: sync.engine
 };
 
 struct ProviderConfig {
@@ -29,6 +37,7 @@ struct ProviderConfig {
     int timeout_seconds = 10;
     int max_connections = 8;
     std::vector<DomainMapping> domains;
+    ProviderSyncConfig sync;
     std::string source_file; // where it was declared, for diagnostics
 };
 
@@ -46,7 +55,10 @@ struct LocalImapConfig {
 };
 
 struct SyncConfig {
+    SyncEngine engine = SyncEngine::offlineimap; // providers[].sync.engine overrides it
     std::string offlineimap = "/usr/bin/offlineimap";
+    // The new server's Dovecot config, included by the dsync engine's per-run doveadm config.
+    std::string dovecot_config = "/etc/dovecot/dovecot.conf";
     int max_parallel_accounts = 4;
     int interval_minutes = 60;
     SyncDirection direction = SyncDirection::old_to_new;
@@ -88,6 +100,10 @@ struct Config {
     Route route_for_old_domain(std::string_view domain) const;
     // The provider with this name, nullptr if none.
     const ProviderConfig *provider(std::string_view name) const;
+    // The engine that syncs this provider's migrations.
+    SyncEngine engine_for(const ProviderConfig &provider) const {
+        return provider.sync.engine.value_or(sync.engine);
+    }
 };
 
 struct ConfigDiagnostic {
@@ -114,5 +130,6 @@ ConfigLoadResult load_config(const std::string &path);
 
 std::string_view to_string(TlsMode mode);            // "tls", "starttls", "none"
 std::string_view to_string(SyncDirection direction); // "old-to-new", "both"
+std::string_view to_string(SyncEngine engine);       // "offlineimap", "dsync"
 
 } // namespace imapmig

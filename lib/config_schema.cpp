@@ -543,7 +543,24 @@ void check_provider(Loader &l, const Item &it, const Present &present, ProviderC
         l.error(line, key, "provider name `" + p.name + "` is already used at " + *earlier);
 }
 
+// dsync runs one way (`doveadm sync -1`); two-way through imapc is not offered.
+void check_engine_direction(Loader &l, const Item &it, const Present &present, const Config &c) {
+    if (c.sync.direction != SyncDirection::both)
+        return;
+    auto refuse = [&](const std::string &where) {
+        l.error(line_of_key(present, "sync", it.line), "sync.direction",
+                "`both` is not supported by the dsync engine (" + where +
+                    "): it syncs one way; use old-to-new, or sync.engine: offlineimap");
+    };
+    if (c.sync.engine == SyncEngine::dsync)
+        return refuse("sync.engine");
+    for (const auto &p : c.providers)
+        if (c.engine_for(p) == SyncEngine::dsync)
+            return refuse("provider " + p.name);
+}
+
 void check_main(Loader &l, const Item &it, const Present &present, Config &c) {
+    check_engine_direction(l, it, present, c);
     // The default key file must be usable too, not only one named explicitly.
     if (present.count("secret_key_file") == 0)
         if (auto key = load_key_file(c.secret_key_file); !key)
@@ -592,10 +609,18 @@ Kind<LocalImapConfig> local_imap_kind() {
     });
 }
 
+Kind<SyncEngine> engine_kind() {
+    return one_of<SyncEngine>(
+        {{"offlineimap", SyncEngine::offlineimap}, {"dsync", SyncEngine::dsync}});
+}
+
 Kind<SyncConfig> sync_kind() {
     using S = SyncConfig;
     return section<S>({
+        field("engine", &S::engine, engine_kind()),
         field("offlineimap", &S::offlineimap, text("the path of the offlineimap program")),
+        field("dovecot_config", &S::dovecot_config,
+              text("an absolute path to the new server's dovecot.conf", absolute_path)),
         field("max_parallel_accounts", &S::max_parallel_accounts, integer<int>(1, 1000)),
         field("interval_minutes", &S::interval_minutes, integer<int>(1, 10080)),
         field("direction", &S::direction,
@@ -630,6 +655,11 @@ Kind<DomainMapping> domain_mapping_kind() {
         {check_domain, {}});
 }
 
+Kind<ProviderSyncConfig> provider_sync_kind() {
+    using S = ProviderSyncConfig;
+    return section<S>({field("engine", &S::engine, engine_kind())});
+}
+
 Kind<ProviderConfig> provider_kind() {
     using P = ProviderConfig;
     return section<P>(
@@ -649,6 +679,7 @@ Kind<ProviderConfig> provider_kind() {
             field("max_connections", &P::max_connections, integer<int>(1, 1000)),
             field("domains", &P::domains,
                   list_of("domains", domain_mapping_kind(), Entries::at_least_one), Need::required),
+            field("sync", &P::sync, provider_sync_kind()),
         },
         {check_provider, {}});
 }

@@ -13,11 +13,6 @@ namespace imapmig {
 
 namespace {
 
-struct CurlCleanup {
-    void operator()(CURL *c) const { curl_easy_cleanup(c); }
-};
-using CurlPtr = std::unique_ptr<CURL, CurlCleanup>;
-
 void global_init_once() {
     static std::once_flag once;
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -67,7 +62,8 @@ void apply_tls_options(CURL *c, const ProviderConfig &p) {
 void send_logout(CURL *c, int timeout_seconds) {
     static constexpr std::string_view cmd = "Z999 LOGOUT\r\n";
     size_t sent = 0;
-    if (curl_easy_send(c, cmd.data(), cmd.size(), &sent) != CURLE_OK || sent != cmd.size())
+    if (curl_easy_send(c, cmd.data(), cmd.size(), &sent) != CURLE_OK || sent != cmd.size() ||
+        timeout_seconds <= 0)
         return;
     curl_socket_t sock = CURL_SOCKET_BAD;
     if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK || sock == CURL_SOCKET_BAD)
@@ -120,25 +116,25 @@ CheckResult classify_login(int curl_code, std::string_view last_tagged_reply,
     }
 }
 
-CheckResult CurlCredentialChecker::check(const ProviderConfig &p, std::string_view login,
-                                         const SecretString &password) {
+std::unique_ptr<LoginCheckHandle> LoginCheckHandle::create(const ProviderConfig &p,
+                                                           std::string_view login,
+                                                           const SecretString &password) {
+    static_assert(CURL_ERROR_SIZE <= 256);
     global_init_once();
-    CurlPtr curl(curl_easy_init());
-    if (!curl)
-        return {CheckOutcome::temporary, "curl_easy_init failed"};
-    CURL *c = curl.get();
-    std::string url = std::string(p.security == TlsMode::tls ? "imaps://" : "imap://") + p.host +
-                      ":" + std::to_string(p.port) + "/";
-    std::string user(login);
-    // curl copies these strings; our copies are wiped by SecretString, curl's are freed on
-    // cleanup. There is no API to hand curl a buffer it would wipe.
+    auto h = std::make_unique<LoginCheckHandle>();
+    h->curl_ = curl_easy_init();
+    if (h->curl_ == nullptr)
+        return nullptr;
+    CURL *c = h->curl_;
+    h->url_ = std::string(p.security == TlsMode::tls ? "imaps://" : "imap://") + p.host + ":" +
+              std::to_string(p.port) + "/";
+    h->user_ = std::string(login);
+    // curl copies these strings; our copy is wiped right away, curl's is freed on cleanup.
+    // There is no API to hand curl a buffer it would wipe.
     std::string pass(password.reveal());
-    std::string last_reply;
-    std::array<char, CURL_ERROR_SIZE> errbuf{};
-
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_URL, h->url_.c_str());
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "imap,imaps");
-    curl_easy_setopt(c, CURLOPT_USERNAME, user.c_str());
+    curl_easy_setopt(c, CURLOPT_USERNAME, h->user_.c_str());
     curl_easy_setopt(c, CURLOPT_PASSWORD, pass.c_str());
     sodium_memzero(pass.data(), pass.size());
     curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
@@ -146,17 +142,32 @@ CheckResult CurlCredentialChecker::check(const ProviderConfig &p, std::string_vi
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(p.timeout_seconds));
     curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(p.timeout_seconds));
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf.data());
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf_.data());
     curl_easy_setopt(c, CURLOPT_VERBOSE, 1L); // feeds on_debug; curl prints nothing itself
     curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
-    curl_easy_setopt(c, CURLOPT_DEBUGDATA, &last_reply);
+    curl_easy_setopt(c, CURLOPT_DEBUGDATA, &h->last_reply_);
     apply_tls_options(c, p);
+    return h;
+}
 
-    CURLcode rc = curl_easy_perform(c);
-    CheckResult result = classify_login(rc, last_reply, errbuf.data());
-    if (rc == CURLE_OK)
-        send_logout(c, p.timeout_seconds);
+LoginCheckHandle::~LoginCheckHandle() {
+    if (curl_ != nullptr)
+        curl_easy_cleanup(curl_);
+}
+
+CheckResult LoginCheckHandle::finish(int curl_code, int wait_for_logout_seconds) {
+    CheckResult result = classify_login(curl_code, last_reply_, errbuf_.data());
+    if (curl_code == CURLE_OK)
+        send_logout(curl_, wait_for_logout_seconds);
     return result;
+}
+
+CheckResult CurlCredentialChecker::check(const ProviderConfig &p, std::string_view login,
+                                         const SecretString &password) {
+    auto h = LoginCheckHandle::create(p, login, password);
+    if (!h)
+        return {CheckOutcome::temporary, "curl_easy_init failed"};
+    return h->finish(curl_easy_perform(h->easy()), p.timeout_seconds);
 }
 
 } // namespace imapmig

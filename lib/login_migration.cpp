@@ -10,13 +10,6 @@
 
 namespace imapmig {
 
-struct LoginMigrator::Target {
-    MailAddress old_address;
-    std::string local_address;
-    const ProviderConfig &provider;
-    const DomainMapping &domain;
-};
-
 namespace {
 
 LoginDecision decide(LoginOutcome outcome, LogLevel level, std::string message) {
@@ -38,6 +31,27 @@ LoginMigrator::LoginMigrator(const Config &config, KeyRing keys,
     : config_(config), keys_(std::move(keys)), checker_(std::move(checker)) {}
 
 LoginDecision LoginMigrator::verify(const LoginAttempt &attempt) {
+    auto prepared = prepare(attempt);
+    if (auto *d = std::get_if<LoginDecision>(&prepared))
+        return std::move(*d);
+    auto &pending = std::get<PendingCheck>(prepared);
+    const CheckResult check =
+        checker_->check(pending.target.provider, pending.target.old_address.str(), attempt.password);
+    return complete(std::move(pending), check, attempt.password);
+}
+
+namespace {
+
+// After a rename the login continues under the local address.
+LoginDecision renamed(LoginDecision d, const std::string &local_address, std::string_view login) {
+    if (d.outcome == LoginOutcome::ok && local_address != login)
+        d.new_user = local_address;
+    return d;
+}
+
+} // namespace
+
+std::variant<LoginDecision, PendingCheck> LoginMigrator::prepare(const LoginAttempt &attempt) {
     try {
         auto address = parse_mail_address(attempt.user);
         if (!address)
@@ -53,10 +67,23 @@ LoginDecision LoginMigrator::verify(const LoginAttempt &attempt) {
                               " is not declared under any provider");
         Target target{address.value(), address.value().local + "@" + route.domain->local_domain,
                       *route.provider, *route.domain};
-        LoginDecision d = verify_declared(target, attempt);
-        if (d.outcome == LoginOutcome::ok && target.local_address != attempt.user)
-            d.new_user = target.local_address;
-        return d;
+        const std::string local_address = target.local_address;
+        auto prepared = prepare_declared(std::move(target), attempt);
+        if (auto *d = std::get_if<LoginDecision>(&prepared))
+            return renamed(std::move(*d), local_address, attempt.user);
+        return prepared;
+    } catch (const std::exception &e) {
+        return decide(LoginOutcome::temporary_failure, LogLevel::error,
+                      std::string("internal error: ") + e.what());
+    }
+}
+
+LoginDecision LoginMigrator::complete(PendingCheck pending, const CheckResult &check,
+                                      const SecretString &password) {
+    try {
+        pending.slot.reset(); // the provider connection is closed: free the slot first
+        return renamed(complete_check(pending.target, pending.remote_ip, check, password),
+                       pending.target.local_address, pending.login);
     } catch (const std::exception &e) {
         return decide(LoginOutcome::temporary_failure, LogLevel::error,
                       std::string("internal error: ") + e.what());
@@ -80,7 +107,8 @@ LoginDecision LoginMigrator::database_failure(const Error &error) {
     return decide(LoginOutcome::temporary_failure, LogLevel::error, error.message);
 }
 
-LoginDecision LoginMigrator::verify_declared(const Target &t, const LoginAttempt &attempt) {
+std::variant<LoginDecision, PendingCheck>
+LoginMigrator::prepare_declared(Target t, const LoginAttempt &attempt) {
     Result<Rows> existing = bug_error("not run");
     // A server restart is only noticed by the first query: reconnect once and retry.
     for (int tries = 0; tries < 2; ++tries) {
@@ -115,28 +143,30 @@ LoginDecision LoginMigrator::verify_declared(const Target &t, const LoginAttempt
                           ": too many rejected logins for this " + who + " in the last " +
                           std::to_string(config_.login_protection.failure_window_seconds) + " s");
     }
-    return check_with_provider(t, attempt);
+    auto slot = ProviderSlot::acquire(
+        *conn_, t.provider, std::chrono::seconds(config_.login_protection.slot_wait_seconds));
+    if (!slot)
+        return database_failure(slot.error());
+    if (!slot.value())
+        return decide(LoginOutcome::temporary_failure, LogLevel::error,
+                      provider_label(t.provider) + ": all " +
+                          std::to_string(t.provider.max_connections) +
+                          " connections busy (max_connections); try again later");
+    return PendingCheck{std::move(t), std::string(attempt.user), std::string(attempt.remote_ip),
+                        std::move(slot.value())};
 }
 
-LoginDecision LoginMigrator::check_with_provider(const Target &t, const LoginAttempt &attempt) {
-    CheckResult check{CheckOutcome::temporary, {}};
-    {
-        auto slot = ProviderSlot::acquire(
-            *conn_, t.provider, std::chrono::seconds(config_.login_protection.slot_wait_seconds));
-        if (!slot)
-            return database_failure(slot.error());
-        if (!slot.value())
-            return decide(LoginOutcome::temporary_failure, LogLevel::error,
-                          provider_label(t.provider) + ": all " +
-                              std::to_string(t.provider.max_connections) +
-                              " connections busy (max_connections); try again later");
-        check = checker_->check(t.provider, t.old_address.str(), attempt.password);
-    }
+LoginDecision LoginMigrator::complete_check(const Target &t, const std::string &remote_ip,
+                                            const CheckResult &check,
+                                            const SecretString &password) {
+    if (!conn_ || conn_->broken())
+        return decide(LoginOutcome::temporary_failure, LogLevel::error,
+                      "database connection lost while " + provider_label(t.provider) +
+                          " checked the login");
     FailureLimiter limiter(*conn_, config_.login_protection);
     switch (check.outcome) {
     case CheckOutcome::rejected:
-        if (auto r = limiter.record_rejection(t.old_address.str(), std::string(attempt.remote_ip));
-            !r)
+        if (auto r = limiter.record_rejection(t.old_address.str(), remote_ip); !r)
             return database_failure(r.error());
         return decide(LoginOutcome::password_mismatch, LogLevel::info,
                       provider_label(t.provider) + " rejected the credentials (" + check.detail +
@@ -148,7 +178,7 @@ LoginDecision LoginMigrator::check_with_provider(const Target &t, const LoginAtt
         break;
     }
     (void)limiter.clear_user(t.old_address.str());
-    return create_local_account(t, attempt.password);
+    return create_local_account(t, password);
 }
 
 LoginDecision LoginMigrator::create_local_account(const Target &t, const SecretString &password) {

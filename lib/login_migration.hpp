@@ -3,8 +3,10 @@
 // transaction. Free of Dovecot: the plugin maps LoginDecision onto passdb results and logs.
 #pragma once
 
+#include "address.hpp"
 #include "config.hpp"
 #include "imap_check.hpp"
+#include "provider_guard.hpp"
 #include "secret_string.hpp"
 #include "secrets.hpp"
 #include "store.hpp"
@@ -13,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 namespace imapmig {
 
@@ -34,17 +37,42 @@ struct LoginAttempt {
     std::string_view remote_ip; // empty when unknown
 };
 
+// Where a login of a declared domain goes: the old address, the local one, and its provider.
+struct LoginTarget {
+    MailAddress old_address;
+    std::string local_address;
+    const ProviderConfig &provider;
+    const DomainMapping &domain;
+};
+
+// A first login waiting for the provider's answer. It holds one of the provider's connection
+// slots on the database session of the LoginMigrator that prepared it: complete it there.
+struct PendingCheck {
+    LoginTarget target;
+    std::string login;     // the name the client used (for the rename)
+    std::string remote_ip; // empty when unknown
+    std::optional<ProviderSlot> slot;
+};
+
 class LoginMigrator {
 public:
     LoginMigrator(const Config &config, KeyRing keys, std::unique_ptr<CredentialChecker> checker);
 
-    // Never throws; every failure is a decision.
+    // Never throws; every failure is a decision. Blocking: prepare, check, complete.
     LoginDecision verify(const LoginAttempt &attempt);
 
+    // The same in steps, for callers that ask the provider asynchronously (checker unused):
+    // either a decision right away, or a check to run and hand to complete().
+    std::variant<LoginDecision, PendingCheck> prepare(const LoginAttempt &attempt);
+    LoginDecision complete(PendingCheck pending, const CheckResult &check,
+                           const SecretString &password);
+
 private:
-    struct Target;
-    LoginDecision verify_declared(const Target &target, const LoginAttempt &attempt);
-    LoginDecision check_with_provider(const Target &target, const LoginAttempt &attempt);
+    using Target = LoginTarget;
+    std::variant<LoginDecision, PendingCheck> prepare_declared(Target target,
+                                                              const LoginAttempt &attempt);
+    LoginDecision complete_check(const Target &target, const std::string &remote_ip,
+                                 const CheckResult &check, const SecretString &password);
     LoginDecision create_local_account(const Target &target, const SecretString &password);
     LoginDecision existing_account(const Target &target, const Rows &row,
                                    const SecretString &password);

@@ -1,155 +1,49 @@
 #include "offlineimap_sync.hpp"
 
+#include "child_process.hpp"
 #include "offlineimap_config.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <thread>
 #include <vector>
 
 namespace imapmig {
 
 namespace {
 
-namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-class Fd {
-public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    Fd(Fd &&o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    Fd &operator=(Fd &&o) noexcept {
-        reset(std::exchange(o.fd_, -1));
-        return *this;
-    }
-    ~Fd() { reset(); }
-    int get() const { return fd_; }
-    void reset(int fd = -1) {
-        if (fd_ >= 0)
-            ::close(fd_);
-        fd_ = fd;
-    }
-
-private:
-    int fd_;
-};
-
-// The per-run directory: the generated rc and pythonfile live only as long as the run.
-class RunDir {
-public:
-    RunDir() = default;
-    RunDir(const RunDir &) = delete;
-    ~RunDir() {
-        std::error_code ec;
-        if (!path.empty())
-            fs::remove_all(path, ec);
-    }
-    std::string path;
-};
-
-Result<void> make_private_dir(const std::string &path) {
-    std::error_code ec;
-    fs::create_directories(path, ec);
-    if (ec)
-        return temporary_error("cannot create " + path + ": " + ec.message());
-    if (::chmod(path.c_str(), 0700) != 0)
-        return temporary_error("cannot chmod 0700 " + path + ": " + std::strerror(errno));
-    return {};
-}
-
-Result<void> write_private_file(const std::string &path, const std::string &content) {
-    Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (fd.get() < 0)
-        return temporary_error("cannot create " + path + ": " + std::strerror(errno));
-    size_t done = 0;
-    while (done < content.size()) {
-        ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return temporary_error("cannot write " + path + ": " + std::strerror(errno));
-        done += static_cast<size_t>(n);
-    }
-    return {};
-}
-
+// offlineimap's output (stdout and stderr together) comes back through a pipe.
 struct Child {
     pid_t pid = -1;
     Fd output;
 };
 
-// fork + exec with nothing but system calls in the child (the worker is multi-threaded).
 Result<Child> spawn_offlineimap(const std::string &program, const std::string &rc,
                                 const std::string &home, Fd secret_read) {
     int out[2];
     if (::pipe2(out, O_CLOEXEC) != 0)
         return temporary_error(std::string("pipe: ") + std::strerror(errno));
     Fd out_read(out[0]), out_write(out[1]);
-    std::vector<std::string> args = {program, "-c", rc, "-u", "machineui"};
-    std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + home,
-                                    "LANG=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1",
-                                    "IMAPMIG_SECRETS_FD=3"};
-    std::vector<char *> argv, envp;
-    for (auto &a : args)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto &e : env)
-        envp.push_back(e.data());
-    envp.push_back(nullptr);
-    const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    pid_t pid = ::fork();
-    if (pid < 0) {
-        ::close(devnull);
-        return temporary_error(std::string("fork: ") + std::strerror(errno));
-    }
-    if (pid == 0) {
-        // Own process group: a stop signal reaches offlineimap's helpers too. A worker killed
-        // outright stops offlineimap the gentle way: on SIGTERM it finishes the message in hand
-        // and records it, whereas SIGKILL between APPEND and its status write means a duplicate
-        // in the next run. Until it has exited, its lock keeps a takeover waiting.
-        ::setpgid(0, 0);
-        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-        ::dup2(devnull, 0);
-        ::dup2(out_write.get(), 1);
-        ::dup2(out_write.get(), 2);
-        ::dup2(secret_read.get(), 3);
-        ::execve(argv[0], argv.data(), envp.data());
-        ::_exit(127);
-    }
-    ::close(devnull);
-    return Child{pid, std::move(out_read)};
-}
-
-Result<void> write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return temporary_error(std::string("writing the secret pipe: ") + std::strerror(errno));
-        data.remove_prefix(static_cast<size_t>(n));
-    }
-    return {};
-}
-
-void stop_child(pid_t pid) {
-    ::kill(-pid, SIGTERM);
-    for (int i = 0; i < 100; ++i) {
-        if (::waitpid(pid, nullptr, WNOHANG) == pid)
-            return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ::kill(-pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
+    // A worker killed outright stops offlineimap the gentle way (the parent-death signal is
+    // SIGTERM): it finishes the message in hand and records it, whereas SIGKILL between APPEND
+    // and its status write means a duplicate in the next run. Until it has exited, its lock
+    // keeps a takeover waiting.
+    SpawnSpec spec;
+    spec.argv = {program, "-c", rc, "-u", "machineui"};
+    spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + home, "LANG=C.UTF-8",
+                "PYTHONDONTWRITEBYTECODE=1", "IMAPMIG_SECRETS_FD=3"};
+    spec.stdout_fd = spec.stderr_fd = out_write.get();
+    spec.fd3 = secret_read.get();
+    auto pid = spawn_child(spec);
+    if (!pid)
+        return pid.error();
+    return Child{pid.value(), std::move(out_read)};
 }
 
 struct RunState {
@@ -222,16 +116,12 @@ std::string describe_failure(const RunState &st, int status) {
 
 Result<std::string> prepare_files(const SyncRequest &rq, const OfflineImapAccount &account,
                                   RunDir &run_dir, const std::string &state_dir) {
-    if (auto r = make_private_dir(rq.config.sync.runtime_dir); !r)
-        return r.error();
     if (auto r = make_private_dir(state_dir); !r)
         return r.error();
-    std::string tmpl =
-        rq.config.sync.runtime_dir + "/migration" + std::to_string(rq.task.id) + "-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr)
-        return temporary_error("cannot create a run directory in " + rq.config.sync.runtime_dir +
-                               ": " + std::strerror(errno));
-    run_dir.path = tmpl;
+    if (auto r = make_run_dir(rq.config.sync.runtime_dir, "migration" + std::to_string(rq.task.id),
+                              run_dir);
+        !r)
+        return r.error();
     const std::string pythonfile = run_dir.path + "/helpers.py";
     const std::string rc = run_dir.path + "/offlineimaprc";
     if (auto r = write_private_file(
@@ -280,13 +170,15 @@ SyncReport run_offlineimap(const SyncRequest &rq, const std::atomic<bool> &cance
         offlineimap_secret_document({{account.old_repository(), rq.old_password},
                                      {account.new_repository(), rq.master_password}});
     auto written = write_all(secret_write.get(), doc.reveal());
+    if (!written)
+        written = temporary_error("writing the secret pipe: " + written.error().message);
     secret_write.reset(); // EOF tells the helper the document is complete
     RunState st{MachineUiParser(account.old_repository()), {}};
     if (written)
         follow(child.value(), st, cancel, on_progress, report);
     int status = 0;
     if (!written || report.cancelled || report.lease_lost)
-        stop_child(child.value().pid);
+        stop_child_group(child.value().pid);
     else
         ::waitpid(child.value().pid, &status, 0);
     report.progress = st.parser.progress();

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <mutex>
 #include <cctype>
 #include <memory>
 
@@ -86,6 +87,10 @@ Result<std::string> hash_blf_crypt(const SecretString &password) {
 }
 
 Result<std::string> hash_argon2(const SecretString &password, bool id) {
+    // One at a time per process: each takes 64 MB, and Dovecot's auth process, where the
+    // non-blocking login path hashes on several threads, lives under vsz_limit (256 MB).
+    static std::mutex one_at_a_time;
+    std::lock_guard lock(one_at_a_time);
     const std::string_view pw = password.reveal();
     std::array<char, crypto_pwhash_STRBYTES> out{};
     int rc = id ? crypto_pwhash_argon2id_str(out.data(), pw.data(), pw.size(),

@@ -1,6 +1,8 @@
 #include "worker.hpp"
 
 #include "config.hpp"
+#include "dsync_preflight.hpp"
+#include "dsync_sync.hpp"
 #include "login_migration.hpp"
 #include "mailbox_size.hpp"
 #include "offlineimap_sync.hpp"
@@ -66,6 +68,9 @@ Result<std::shared_ptr<const Setup>> load_setup(const std::string &path) {
     if (!loaded.config->local_imap)
         return config_error(path +
                             ": the worker needs the local_imap section (Dovecot master user)");
+    // A worker that cannot run its dsync engine (wrong user) says so once, at start or reload.
+    if (auto usable = check_dsync_usable(*loaded.config); !usable)
+        return config_error(path + ": " + usable.error().message);
     auto keys =
         KeyRing::load(loaded.config->secret_key_file, loaded.config->previous_secret_key_files);
     if (!keys)
@@ -95,7 +100,7 @@ void record_report(TaskQueue &queue, const Job &job, const SyncReport &report) {
         return;
     }
     if (report.busy) {
-        (void)queue.release(t, "sync state still locked by an earlier offlineimap; retrying",
+        (void)queue.release(t, "sync state still locked by an earlier run; retrying",
                             std::chrono::seconds(20));
         log_line(task_label(t) + ": sync state still locked by an earlier run, retrying in 20 s");
         return;
@@ -134,14 +139,17 @@ void run_job(Job &job, const Options &options) {
                        : !master ? master.error().message
                                  : "provider " + t.provider + " is no longer configured";
     } else {
-        log_line(task_label(t) + ": sync started");
+        const SyncEngine engine = s.config.engine_for(*provider);
+        log_line(task_label(t) + ": sync started (" + std::string(to_string(engine)) + ")");
         SyncRequest rq{s.config,           *provider,      t,
                        old_pw.value(),     master.value(), options.migrator_binary,
                        options.config_path};
-        report = run_offlineimap(rq, job.cancel, [&](const SyncProgress &p) {
+        auto heartbeat = [&](const SyncProgress &p) {
             auto alive = queue.heartbeat(t, p);
             return !alive || alive.value(); // a database hiccup is no reason to abort
-        });
+        };
+        report = engine == SyncEngine::dsync ? run_dsync(rq, job.cancel, heartbeat)
+                                             : run_offlineimap(rq, job.cancel, heartbeat);
         if (report.outcome == RunOutcome::synced && !report.cancelled && !report.lease_lost) {
             auto bytes = mailbox_bytes(*s.config.local_imap, t.local_user, master.value());
             if (bytes)

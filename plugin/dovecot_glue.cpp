@@ -4,6 +4,9 @@
 
 #include "dovecot_glue.hpp"
 
+#include "async_login.hpp"
+#include "login_result.hpp"
+
 #include "config.hpp"
 #include "imap_check.hpp"
 #include "login_migration.hpp"
@@ -17,16 +20,26 @@
 
 namespace {
 
+// passdb args, Dovecot style: "[blocking=yes|no] [threads=N] [CONFIG_PATH]".
+struct ModuleArgs {
+    std::string config_path = IMAPMIG_DEFAULT_CONFIG;
+    bool blocking = false;
+    int threads = 4;
+};
+
 // Everything a process needs to answer logins. Immovable: migrator refers to config.
 struct PluginState {
-    PluginState(imapmig::Config cfg, imapmig::KeyRing keys)
-        : config(std::move(cfg)),
+    PluginState(imapmig::Config cfg, imapmig::KeyRing keys, const ModuleArgs &a)
+        : config(std::move(cfg)), keys(keys), args(a),
           migrator(config, std::move(keys), std::make_unique<imapmig::CurlCredentialChecker>()) {}
     PluginState(const PluginState &) = delete;
     PluginState &operator=(const PluginState &) = delete;
 
     const imapmig::Config config;
-    imapmig::LoginMigrator migrator;
+    const imapmig::KeyRing keys;
+    const ModuleArgs args;
+    imapmig::LoginMigrator migrator;     // blocking mode (auth-worker)
+    std::unique_ptr<AsyncLogins> async; // non-blocking mode, started by the first login
 };
 
 // Dovecot allocates this from a pool and runs no constructors: a plain struct whose first
@@ -40,7 +53,38 @@ struct imapmigration_passdb_module {
     i_fatal("imapmigration: %s", reason.c_str());
 }
 
-std::unique_ptr<PluginState> load_state(const std::string &path) {
+ModuleArgs parse_args(const char *text) {
+    ModuleArgs a;
+    const std::string all = text != nullptr ? text : "";
+    size_t pos = 0;
+    while (pos < all.size()) {
+        size_t end = all.find(' ', pos);
+        if (end == std::string::npos)
+            end = all.size();
+        const std::string arg = all.substr(pos, end - pos);
+        pos = end + 1;
+        if (arg.empty())
+            continue;
+        if (arg == "blocking=yes" || arg == "blocking=no") {
+            a.blocking = arg == "blocking=yes";
+        } else if (arg.rfind("threads=", 0) == 0) {
+            const std::string n = arg.substr(8);
+            if (n.empty() || n.size() > 3 || n.find_first_not_of("0123456789") != std::string::npos ||
+                std::stoi(n) < 1)
+                refuse_to_start("passdb args: threads=" + n + ": expected a number 1-999");
+            a.threads = std::stoi(n);
+        } else if (arg.find('=') != std::string::npos) {
+            refuse_to_start("passdb args: unknown setting " + arg.substr(0, arg.find('=')) +
+                            " (expected blocking=yes|no, threads=N or the config file path)");
+        } else {
+            a.config_path = arg;
+        }
+    }
+    return a;
+}
+
+std::unique_ptr<PluginState> load_state(const ModuleArgs &args) {
+    const std::string &path = args.config_path;
     imapmig::ConfigLoadResult loaded = imapmig::load_config(path);
     if (!loaded.config) {
         for (const auto &diag : loaded.errors)
@@ -53,39 +97,7 @@ std::unique_ptr<PluginState> load_state(const std::string &path) {
                                        loaded.config->previous_secret_key_files);
     if (!keys)
         refuse_to_start(keys.error().message);
-    return std::make_unique<PluginState>(std::move(*loaded.config), std::move(keys.value()));
-}
-
-enum passdb_result to_passdb_result(imapmig::LoginOutcome outcome) {
-    using imapmig::LoginOutcome;
-    switch (outcome) {
-    case LoginOutcome::ok:
-        return PASSDB_RESULT_OK;
-    case LoginOutcome::password_mismatch:
-        return PASSDB_RESULT_PASSWORD_MISMATCH;
-    case LoginOutcome::user_unknown:
-        return PASSDB_RESULT_USER_UNKNOWN;
-    case LoginOutcome::user_disabled:
-        return PASSDB_RESULT_USER_DISABLED;
-    case LoginOutcome::temporary_failure:
-        break;
-    }
-    return PASSDB_RESULT_INTERNAL_FAILURE;
-}
-
-void log_decision(struct auth_request *request, const imapmig::LoginDecision &d) {
-    struct event *event = authdb_event(request);
-    switch (d.level) {
-    case imapmig::LogLevel::debug:
-        e_debug(event, "%s", d.message.c_str());
-        break;
-    case imapmig::LogLevel::info:
-        e_info(event, "%s", d.message.c_str());
-        break;
-    case imapmig::LogLevel::error:
-        e_error(event, "%s", d.message.c_str());
-        break;
-    }
+    return std::make_unique<PluginState>(std::move(*loaded.config), std::move(keys.value()), args);
 }
 
 enum passdb_result verify(PluginState &state, struct auth_request *request, const char *password) {
@@ -93,30 +105,32 @@ enum passdb_result verify(PluginState &state, struct auth_request *request, cons
     std::string remote_ip;
     if (request->fields.remote_ip.family != 0)
         remote_ip = net_ip2addr(&request->fields.remote_ip);
-    imapmig::LoginDecision d = state.migrator.verify({request->fields.user, secret, remote_ip});
-    log_decision(request, d);
-    if (!d.new_user.empty())
-        auth_request_set_field(request, "user", d.new_user.c_str(), nullptr);
-    return to_passdb_result(d.outcome);
+    return apply_decision(request,
+                          state.migrator.verify({request->fields.user, secret, remote_ip}));
 }
 
 } // namespace
 
 struct passdb_module *imapmigration_preinit(pool_t pool, const char *args) {
     auto *m = p_new(pool, struct imapmigration_passdb_module, 1);
-    const std::string path = (args != nullptr && *args != '\0') ? args : IMAPMIG_DEFAULT_CONFIG;
+    const ModuleArgs parsed = parse_args(args);
     try {
-        m->state = load_state(path).release();
+        m->state = load_state(parsed).release();
     } catch (const std::exception &e) {
-        refuse_to_start(path + ": " + e.what());
+        refuse_to_start(parsed.config_path + ": " + e.what());
     }
-    // Provider checks and SQL are synchronous: they run in auth-worker processes so a slow
-    // provider never stalls the auth process for other users.
-    m->module.blocking = TRUE;
+    // blocking=yes: every step runs synchronously in auth-worker processes (one login per
+    // process). Default: the auth process itself, with the provider check on its ioloop and
+    // the SQL and hashing on a few threads, so a slow provider delays only its own logins.
+    m->module.blocking = parsed.blocking ? TRUE : FALSE;
     if (!worker)
         i_info("imapmigration: version " IMAPMIG_VERSION " (Dovecot ABI " DOVECOT_ABI_VERSION
-               "), %zu provider(s) from %s",
-               m->state->config.providers.size(), path.c_str());
+               "), %zu provider(s) from %s, %s",
+               m->state->config.providers.size(), parsed.config_path.c_str(),
+               parsed.blocking ? "blocking (auth-worker)"
+                               : ("non-blocking, " + std::to_string(parsed.threads) +
+                                  " SQL thread(s)")
+                                     .c_str());
     return &m->module;
 }
 
@@ -131,7 +145,15 @@ void imapmigration_verify_plain(struct auth_request *request, const char *passwo
     auto *m = reinterpret_cast<imapmigration_passdb_module *>(request->passdb->passdb);
     enum passdb_result result = PASSDB_RESULT_INTERNAL_FAILURE;
     try {
-        result = verify(*m->state, request, password);
+        PluginState &state = *m->state;
+        if (!request->passdb->passdb->blocking) {
+            if (!state.async)
+                state.async =
+                    std::make_unique<AsyncLogins>(state.config, state.keys, state.args.threads);
+            state.async->verify(request, password, callback);
+            return;
+        }
+        result = verify(state, request, password);
     } catch (const std::exception &e) {
         e_error(authdb_event(request), "internal error: %s", e.what());
     } catch (...) {

@@ -12,5 +12,6 @@ extern "C" {
 #include "auth-request.h"
 #include "auth.h"
 #include "passdb.h"
+#include "ioloop.h"
 }
 // clang-format on

@@ -79,7 +79,7 @@ TEST_CASE("OldProvider with TLS: IMAP login, STARTTLS, imaps verified by the tes
     const bool run_dovecot_before = fs::exists("/run/dovecot");
     TempDir tmp("imapmig-smoke");
     TestCA ca(tmp.path());
-    OldProvider old("old", {true, &ca, "localhost"});
+    OldProvider old("old", {true, &ca, "localhost", ""});
     old.add_user("alice@old.example", "right \"pass\\word\"");
     old.start();
     std::vector<pid_t> pids = old.dovecot().processes();
@@ -147,8 +147,8 @@ TEST_CASE("OldProvider with TLS: IMAP login, STARTTLS, imaps verified by the tes
 
 TEST_CASE("OldProvider without TLS offers no STARTTLS; two instances side by side",
           "[integration][support]") {
-    OldProvider plain("plain", {false, nullptr, "localhost"});
-    OldProvider tls("tls", {true, nullptr, "localhost"}); // its own private CA
+    OldProvider plain("plain", {false, nullptr, "localhost", ""});
+    OldProvider tls("tls", {true, nullptr, "localhost", ""}); // its own private CA
     plain.add_user("bob@old.example", "pw");
     tls.add_user("bob@old.example", "pw2");
     plain.start();

@@ -399,7 +399,11 @@ OldProvider::OldProvider(const std::string &name, OldProviderOptions options)
     : options_(std::move(options)), imap_port_(free_tcp_port()),
       imaps_port_(options_.ssl ? free_tcp_port() : 0),
       dovecot_(
-          DovecotOptions{name, old_provider_body(options_.ssl, imap_port_, imaps_port_), {}, {}}) {
+          DovecotOptions{name,
+                         old_provider_body(options_.ssl, imap_port_, imaps_port_) +
+                             options_.extra_config,
+                         {},
+                         {}}) {
     users_file_ = dovecot_.base() + "/users";
     write_users();
     if (options_.ssl) {
@@ -445,6 +449,15 @@ void OldProvider::add_user(const std::string &address, const std::string &passwo
     if (address.empty() || address.find_first_of(":\r\n\t ") != std::string::npos)
         throw std::runtime_error("address not usable in a passwd-file: " + address);
     users_[address] = sha512_crypt(password);
+    write_users();
+}
+
+void OldProvider::add_users(const std::vector<std::pair<std::string, std::string>> &users) {
+    for (const auto &[address, password] : users) {
+        if (address.empty() || address.find_first_of(":\r\n\t ") != std::string::npos)
+            throw std::runtime_error("address not usable in a passwd-file: " + address);
+        users_[address] = sha512_crypt(password);
+    }
     write_users();
 }
 

@@ -98,6 +98,7 @@ struct OldProviderOptions {
     bool ssl = true;            // false: no STARTTLS offered, no imaps listener
     const TestCA *ca = nullptr; // signs the server cert; nullptr: a private CA in the instance dir
     std::string cert_cn = "localhost";
+    std::string extra_config; // appended to the provider's dovecot.conf body (e.g. limits)
 };
 
 // The old provider: passwd-file users (SHA512-CRYPT), a plain listener (STARTTLS offered when
@@ -112,6 +113,8 @@ public:
     // (per auth process), so while running these calls return only after the wall clock has
     // reached the next second: up to 1 s each. Add users before start() where possible.
     void add_user(const std::string &address, const std::string &password);
+    // Many users with one rewrite of the passwd-file (address -> password).
+    void add_users(const std::vector<std::pair<std::string, std::string>> &users);
     void set_password(const std::string &address, const std::string &password);
     void remove_user(const std::string &address);
 

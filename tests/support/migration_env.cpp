@@ -38,6 +38,7 @@ OldProviderOptions old_options(const MigrationEnvOptions &o, const TestCA &ca) {
     OldProviderOptions opts;
     opts.ssl = o.provider_ssl;
     opts.ca = &ca;
+    opts.extra_config = o.old_provider_config;
     return opts;
 }
 
@@ -58,6 +59,8 @@ MigrationEnv::MigrationEnv(MigrationEnvOptions opts)
     old.add_user(bob, bob_pw);
     old.add_user(carol, carol_pw);
     old.add_user(stranger, stranger_pw);
+    if (!options.old_users.empty())
+        old.add_users(options.old_users);
     old.start();
     new_imap_port = free_tcp_port();
     key_file = dir.file("imap-migration.key");
@@ -77,6 +80,10 @@ MigrationEnv::MigrationEnv(MigrationEnvOptions opts)
 
 MigrationEnv::~MigrationEnv() = default;
 
+void MigrationEnv::write_config() const {
+    write_file(config_path, yaml(true), 0640);
+}
+
 std::string MigrationEnv::yaml(bool with_extra) const {
     int port = options.provider_port_override;
     if (port == 0)
@@ -84,7 +91,7 @@ std::string MigrationEnv::yaml(bool with_extra) const {
     std::string y;
     y += "database: \"" + db + "\"\n";
     y += "secret_key_file: " + key_file + "\n";
-    y += "accounts:\n  password_scheme: ARGON2ID\n";
+    y += "accounts:\n  password_scheme: " + options.password_scheme + "\n";
     y += std::string("  auto_create_domains: ") + (options.auto_create_domains ? "true" : "false") +
          "\n";
     y += "login_protection:\n";
@@ -139,8 +146,11 @@ std::string MigrationEnv::new_dovecot_conf() const {
     // A different hierarchy separator than the old provider's '.', so folder names must be
     // translated by the sync.
     body += "namespace inbox {\n  inbox = yes\n  separator = /\n}\n";
-    body += "auth_verbose = yes\nauth_debug = yes\nauth_username_format = %Lu\n";
+    if (options.auth_debug)
+        body += "auth_verbose = yes\nauth_debug = yes\n";
+    body += "auth_username_format = %Lu\n";
     body += "!include " + auth_path + "\n";
+    body += options.new_dovecot_config;
     return body;
 }
 

@@ -13,6 +13,8 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace testsupport {
 
@@ -58,6 +60,12 @@ struct MigrationEnvOptions {
     int provider_port_override = 0;
     std::string extra_yaml; // appended to the main YAML file verbatim
     std::string sync_yaml;  // extra keys of the sync section, each "  key: value\n"
+    std::string password_scheme = "ARGON2ID"; // accounts.password_scheme
+    bool auth_debug = true;                   // auth_debug/auth_verbose on the new Dovecot
+    // Added to the old provider before it starts (address -> password), beside the test users.
+    std::vector<std::pair<std::string, std::string>> old_users;
+    std::string old_provider_config; // appended to the old provider's dovecot.conf
+    std::string new_dovecot_config;  // appended to the new Dovecot's dovecot.conf
 };
 
 class MigrationEnv {
@@ -67,6 +75,8 @@ public:
 
     // Writes the YAML, runs `imap-migrator db upgrade`, starts the new Dovecot.
     void start_new_dovecot();
+    // Rewrites the YAML from options (e.g. after changing provider_port_override).
+    void write_config() const;
 
     ImapClient::Reply imap_login(const std::string &user, const std::string &password);
     RunResult auth_test(const std::string &user, const std::string &password,

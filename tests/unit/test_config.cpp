@@ -222,6 +222,8 @@ TEST_CASE("a minimal config gets the documented defaults", "[unit]") {
     CHECK(c.accounts.default_mailbox_quota_mb == 0);
     CHECK_FALSE(c.local_imap.has_value());
     CHECK(c.sync.offlineimap == "/usr/bin/offlineimap");
+    CHECK(c.sync.engine == SyncEngine::offlineimap);
+    CHECK(c.sync.dovecot_config == "/etc/dovecot/dovecot.conf");
     CHECK(c.sync.max_parallel_accounts == 4);
     CHECK(c.sync.interval_minutes == 60);
     CHECK(c.sync.direction == SyncDirection::old_to_new);
@@ -241,6 +243,8 @@ TEST_CASE("a minimal config gets the documented defaults", "[unit]") {
     CHECK(p.ca_file.empty());
     CHECK(p.timeout_seconds == 10);
     CHECK(p.max_connections == 8);
+    CHECK_FALSE(p.sync.engine.has_value());
+    CHECK(c.engine_for(p) == SyncEngine::offlineimap);
     CHECK(p.domains[0].local_domain == "old.example");
 }
 
@@ -296,7 +300,8 @@ TEST_CASE("unknown keys are refused with the keys that are expected", "[unit]") 
               dir.main() + ":8: providers[0].domains[0].colour: unknown key; expected one of "
                            "name, local_domain",
               dir.main() + ":10: sync.max_paralel_accounts: unknown key; expected one of "
-                           "offlineimap, max_parallel_accounts, interval_minutes, direction, "
+                           "engine, offlineimap, dovecot_config, max_parallel_accounts, "
+                           "interval_minutes, direction, "
                            "create_folders, folder_exclude, folder_include, state_dir, "
                            "runtime_dir",
           });
