@@ -82,16 +82,22 @@ const std::vector<std::string> &migration_states() {
     return states;
 }
 
-Result<std::vector<MigrationRow>> list_migrations(Connection &conn, const MigrationFilter &f) {
-    const std::string sql =
+const std::string &migration_list_sql() {
+    static const std::string sql =
         std::string("SELECT ") + row_columns +
         " FROM migrations m JOIN accounts a ON a.id = m.account_id"
         " LEFT JOIN domains d ON d.id = a.domain_id"
         " WHERE ($1 = '' OR m.state = $1) AND ($2 = '' OR d.name = lower($2))"
         "   AND (NOT $3::boolean OR m.state IN ('pending', 'syncing', 'synced', 'failed'))"
-        " ORDER BY m.id";
-    auto r = conn.exec("migration list", sql.c_str(),
-                       {f.state, f.domain, f.active_only ? "true" : "false"});
+        " ORDER BY m.id LIMIT $4::bigint";
+    return sql;
+}
+
+Result<std::vector<MigrationRow>> list_migrations(Connection &conn, const MigrationFilter &f) {
+    const std::string limit = std::to_string(f.limit);
+    auto r = conn.exec("migration list", migration_list_sql().c_str(),
+                       {f.state, f.domain, f.active_only ? "true" : "false",
+                        f.limit > 0 ? Param(limit) : Param(std::nullopt)});
     if (!r)
         return r.error();
     std::vector<MigrationRow> out;

@@ -28,8 +28,13 @@ struct MigrationFilter {
     std::string state;        // "" = any
     std::string domain;       // local domain, "" = any
     bool active_only = false; // pending, syncing, synced, failed
+    long long limit = 0;      // at most this many, lowest IDs first; 0 = all
 };
 
+// The statement list_migrations runs: $1 state ("" = any), $2 local domain ("" = any), $3 active
+// only ("true"/"false"), $4 limit (NULL = all). Public so that bench/scale_bench times and
+// explains it.
+const std::string &migration_list_sql();
 Result<std::vector<MigrationRow>> list_migrations(Connection &conn, const MigrationFilter &filter);
 Result<std::optional<MigrationRow>> find_migration(Connection &conn, long long id);
 Result<std::vector<MigrationEvent>> migration_events(Connection &conn, long long id, int limit);

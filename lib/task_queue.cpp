@@ -20,6 +20,24 @@ std::string outcome_state(RunOutcome o) {
 
 } // namespace
 
+// SKIP LOCKED: workers on other hosts claim other rows instead of waiting for these.
+// A 'syncing' row whose lease expired belongs to a dead worker and is due again.
+const char *const task_claim_sql =
+    "WITH due AS ("
+    "  SELECT id, state AS prev_state FROM migrations"
+    "  WHERE provider = ANY($2::text[]) AND NOT provider = ANY($3::text[])"
+    "    AND ((state IN ('pending', 'synced', 'failed') AND next_sync_at <= now())"
+    "         OR (state = 'syncing' AND lease_expires < now()))"
+    "  ORDER BY next_sync_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
+    "UPDATE migrations m SET state = 'syncing', lease_owner = $1,"
+    "  lease_expires = now() + make_interval(secs => $4::int), last_run_started = now(),"
+    "  runs = m.runs + 1, folders_done = 0, updated_at = now() "
+    "FROM due WHERE m.id = due.id "
+    "RETURNING m.id, m.provider, m.old_login,"
+    "  (SELECT username FROM accounts a WHERE a.id = m.account_id),"
+    "  coalesce(m.secret_key_id, ''), coalesce(encode(m.secret, 'hex'), ''),"
+    "  m.finish_requested, due.prev_state, m.attempts, m.messages_copied";
+
 std::chrono::seconds retry_backoff(int attempts) {
     const int exponent = std::clamp(attempts - 1, 0, 20);
     return std::min(std::chrono::seconds(60LL << exponent), std::chrono::seconds(6 * 3600));
@@ -41,24 +59,8 @@ std::string pg_text_array(const std::vector<std::string> &items) {
 
 Result<std::optional<ClaimedTask>> TaskQueue::claim(const std::vector<std::string> &providers,
                                                     const std::vector<std::string> &full) {
-    // SKIP LOCKED: workers on other hosts claim other rows instead of waiting for these.
-    // A 'syncing' row whose lease expired belongs to a dead worker and is due again.
     auto r = conn_.exec(
-        "migration claim",
-        "WITH due AS ("
-        "  SELECT id, state AS prev_state FROM migrations"
-        "  WHERE provider = ANY($2::text[]) AND NOT provider = ANY($3::text[])"
-        "    AND ((state IN ('pending', 'synced', 'failed') AND next_sync_at <= now())"
-        "         OR (state = 'syncing' AND lease_expires < now()))"
-        "  ORDER BY next_sync_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
-        "UPDATE migrations m SET state = 'syncing', lease_owner = $1,"
-        "  lease_expires = now() + make_interval(secs => $4::int), last_run_started = now(),"
-        "  runs = m.runs + 1, folders_done = 0, updated_at = now() "
-        "FROM due WHERE m.id = due.id "
-        "RETURNING m.id, m.provider, m.old_login,"
-        "  (SELECT username FROM accounts a WHERE a.id = m.account_id),"
-        "  coalesce(m.secret_key_id, ''), coalesce(encode(m.secret, 'hex'), ''),"
-        "  m.finish_requested, due.prev_state, m.attempts, m.messages_copied",
+        "migration claim", task_claim_sql,
         {owner_, pg_text_array(providers), pg_text_array(full), std::to_string(lease_.count())});
     if (!r)
         return r.error();

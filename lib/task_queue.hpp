@@ -57,6 +57,11 @@ private:
     std::chrono::seconds lease_;
 };
 
+// The statement TaskQueue::claim runs: $1 lease owner, $2 providers (text[]), $3 providers to
+// skip (text[]), $4 lease seconds. One row (the claimed task) or none. Public so that
+// bench/scale_bench times and explains exactly what the worker runs.
+extern const char *const task_claim_sql;
+
 // Retry delay after `attempts` consecutive failures: 1 min doubling, capped at 6 h.
 std::chrono::seconds retry_backoff(int attempts);
 // A text[] literal for parameters: {"a","b"}.

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <iostream>
 
@@ -30,6 +31,13 @@ std::optional<ListArgs> parse_list_args(const std::vector<std::string> &args) {
             out.json = true;
         } else if ((a == "--state" || a == "--domain") && i + 1 < args.size()) {
             (a == "--state" ? out.filter.state : out.filter.domain) = args[++i];
+        } else if (a == "--limit" && i + 1 < args.size()) {
+            const std::string &n = args[++i];
+            auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), out.filter.limit);
+            if (ec != std::errc() || end != n.data() + n.size() || out.filter.limit < 0) {
+                usage_error("--limit expects a number of migrations (0: all), got '" + n + "'");
+                return std::nullopt;
+            }
         } else {
             usage_error("migrations list: unexpected argument '" + a + "'");
             return std::nullopt;
@@ -133,13 +141,22 @@ int cmd_migrations_list(Context &ctx) {
     auto conn = connect_database(*config);
     if (!conn)
         return exit_error;
+    // One row more than asked for tells whether the limit cut the list.
+    const long long limit = args->filter.limit;
+    if (limit > 0)
+        ++args->filter.limit;
     auto rows = list_migrations(*conn, args->filter);
     if (!rows)
         return fail(rows.error().message);
+    const bool cut = limit > 0 && static_cast<long long>(rows.value().size()) > limit;
+    if (cut)
+        rows.value().pop_back();
     if (args->json)
         print_json(rows.value());
     else
         print_table(rows.value());
+    if (cut)
+        std::cerr << "first " << limit << " migrations shown, more match: raise --limit (0: all)\n";
     return exit_ok;
 }
 

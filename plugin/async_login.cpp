@@ -33,6 +33,9 @@ AsyncLogins::AsyncLogins(const imapmig::Config &config, const imapmig::KeyRing &
 }
 
 AsyncLogins::~AsyncLogins() {
+    if (!in_flight_.empty())
+        i_warning("imapmigration: shutting down with %zu first login(s) in flight",
+                  in_flight_.size());
     // Threads first: after this nobody else touches the jobs or the pool's sessions.
     pool_.stop();
     (void)pool_.take_finished();

@@ -128,6 +128,9 @@ std::string MigrationEnv::new_dovecot_conf() const {
     std::string sql = read_file(source_root() + "/conf.d/dovecot-sql-imapmigration.conf.ext");
     const std::string sql_path = dir.file("dovecot-sql-imapmigration.conf.ext");
     replace_all(auth, "/etc/dovecot/dovecot-sql-imapmigration.conf.ext", sql_path);
+    if (!options.passdb_settings.empty())
+        replace_all(auth, "args = /etc/dovecot/imap-migration.yaml",
+                    "args = " + options.passdb_settings + " /etc/dovecot/imap-migration.yaml");
     replace_all(auth, "/etc/dovecot/imap-migration.yaml", config_path);
     replace_all(sql, "connect = host=/run/postgresql dbname=mail user=mailadmin",
                 "connect = " + db);

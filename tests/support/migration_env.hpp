@@ -66,6 +66,7 @@ struct MigrationEnvOptions {
     std::vector<std::pair<std::string, std::string>> old_users;
     std::string old_provider_config; // appended to the old provider's dovecot.conf
     std::string new_dovecot_config;  // appended to the new Dovecot's dovecot.conf
+    std::string passdb_settings;     // put before the config path in our passdb's args
 };
 
 class MigrationEnv {

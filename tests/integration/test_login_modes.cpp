@@ -1,0 +1,150 @@
+// The plugin's two modes: non-blocking in the auth process (default) and blocking=yes in
+// auth-worker processes; passdb args errors; Dovecot stopping while provider checks are in flight.
+#include "delay_proxy.hpp"
+#include "migration_env.hpp"
+#include "process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+using namespace testsupport;
+
+namespace {
+
+// Lines of the new Dovecot's log from a given process kind, e.g. "auth-worker:" or "auth:".
+bool logged_by(const std::string &log, const std::string &process, const std::string &needle) {
+    size_t pos = 0;
+    while ((pos = log.find(needle, pos)) != std::string::npos) {
+        const size_t bol = log.rfind('\n', pos) + 1; // npos + 1 == 0 on the first line
+        if (log.compare(bol + 16, process.size(), process) == 0)
+            return true;
+        pos += needle.size();
+    }
+    return false;
+}
+
+pid_t auth_process(const DovecotInstance &d) {
+    for (pid_t pid : d.processes()) {
+        const std::string cmd = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+        // Dovecot's process titles: "<instance_name>/auth", ".../auth-worker", ...
+        const size_t slash = cmd.find('/');
+        if (slash != std::string::npos && slash > 0 && cmd.compare(slash, 5, "/auth") == 0 &&
+            cmd.find("worker") == std::string::npos)
+            return pid;
+    }
+    return 0;
+}
+
+} // namespace
+
+TEST_CASE("non-blocking mode answers first logins in the auth process", "[integration]") {
+    MigrationEnv env;
+    env.start_new_dovecot();
+    CHECK(env.imap_login(bob, bob_pw).status == "OK");
+    CHECK(env.imap_login(alice, alice_pw).status == "OK");
+    CHECK(env.count("accounts") == 2);
+    CHECK(env.count("migrations") == 2);
+    const std::string log = env.new_log();
+    CHECK(log.find("non-blocking, 4 SQL thread(s)") != std::string::npos);
+    CHECK(logged_by(log, "auth:", "created domain other.example, account bob@other.example"));
+    CHECK_FALSE(logged_by(log, "auth-worker", "created domain"));
+    // The rename travels back from the asynchronous path too: the session runs as the new name.
+    CHECK(log.find("Login: user=<alice@new.example>") != std::string::npos);
+    CHECK(env.imap_login(alice_new, alice_pw).status == "OK");
+    CHECK(env.logs_free_of_passwords());
+    CHECK(env.sanitizer_reports().empty());
+}
+
+TEST_CASE("blocking=yes runs the same login path in auth-worker processes", "[integration]") {
+    MigrationEnvOptions o;
+    o.passdb_settings = "blocking=yes";
+    MigrationEnv env(o);
+    env.start_new_dovecot();
+    CHECK(env.imap_login(bob, bob_pw).status == "OK");
+    CHECK(env.imap_login(carol, "wrong password").status == "NO");
+    CHECK(env.imap_login(alice, alice_pw).status == "OK");
+    CHECK(env.count("accounts") == 2);
+    CHECK(env.count("migrations") == 2);
+    const std::string log = env.new_log();
+    CHECK(log.find("blocking (auth-worker)") != std::string::npos);
+    CHECK(logged_by(log, "auth-worker", "created domain other.example, account bob@other.example"));
+    CHECK(log.find("Login: user=<alice@new.example>") != std::string::npos);
+    CHECK(env.logs_free_of_passwords());
+    CHECK(env.sanitizer_reports().empty());
+}
+
+TEST_CASE("bad passdb args stop the auth process with a clear message", "[integration]") {
+    for (const std::string bad : {"threads=0", "threads=many", "blocking=maybe", "pool=4"}) {
+        MigrationEnvOptions o;
+        o.passdb_settings = bad;
+        MigrationEnv env(o);
+        env.start_new_dovecot();
+        CHECK(env.auth_test(bob, bob_pw).exit_code != 0);
+        const std::string log = env.new_log();
+        INFO(bad);
+        CHECK(log.find("Fatal: imapmigration: passdb args: ") != std::string::npos);
+        CHECK(env.provider_attempts(bob) == 0);
+    }
+}
+
+TEST_CASE("an auth process stopped with provider checks in flight fails them cleanly",
+          "[integration]") {
+    MigrationEnvOptions o;
+    o.security = "none";
+    o.provider_ssl = false;
+    o.timeout_seconds = 20;
+    MigrationEnv env(o);
+    // Every LOGIN at the old provider takes 4 s: the checks are still running when we stop.
+    DelayProxy proxy(env.old.imap_port(), std::chrono::milliseconds(4000));
+    env.options.provider_port_override = proxy.port();
+    env.write_config();
+    env.start_new_dovecot();
+
+    std::atomic<int> answered{0};
+    std::vector<std::thread> clients;
+    for (const auto &[user, pw] : {std::pair{bob, bob_pw}, std::pair{carol, carol_pw},
+                                   std::pair{alice, alice_pw}})
+        clients.emplace_back([&, user = user, pw = pw] {
+            try {
+                ImapClient c("127.0.0.1", env.new_imap_port, 30000);
+                if (c.login(user, pw).ok())
+                    ++answered;
+            } catch (const std::exception &) {
+                // the server went away: expected
+            }
+        });
+    for (int i = 0; i < 100 && proxy.delayed_commands() < 3; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(proxy.delayed_commands() == 3);
+    // SIGTERM to the auth process alone (Dovecot's log process stays to record its exit; at a
+    // full shutdown it stops listening to auth first). The master starts a new one.
+    const pid_t auth = auth_process(env.new_dovecot());
+    REQUIRE(auth > 0);
+    const auto stop_started = std::chrono::steady_clock::now();
+    kill(auth, SIGTERM);
+    for (auto &t : clients)
+        t.join();
+    const auto answers_took = std::chrono::steady_clock::now() - stop_started;
+
+    CHECK(env.new_dovecot().wait_for_log("3 first login(s) in flight", 5000));
+    CHECK(env.new_dovecot().wait_for_log(
+        "auth process shutting down during the provider check", 5000));
+    const std::string log = env.new_log();
+    INFO(log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
+    CHECK(answered == 0);
+    CHECK(log.find("Panic") == std::string::npos);
+    CHECK(log.find("Fatal") == std::string::npos);
+    CHECK(log.find("killed with signal") == std::string::npos); // Dovecot's words for a crash
+    CHECK(answers_took < std::chrono::seconds(3)); // nobody waited for the slow provider
+    CHECK(env.count("accounts") == 0);
+    CHECK(env.count("migrations") == 0);
+    CHECK(env.sanitizer_reports().empty());
+    // The provider slots went with the sessions: the new auth process logs users in.
+    CHECK(env.imap_login(bob, bob_pw).status == "OK");
+    CHECK(env.count("accounts") == 1);
+}
