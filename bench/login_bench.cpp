@@ -240,7 +240,7 @@ int steady(const Settings &s, const bench::Options &opt) {
     const size_t old_log = env.old.dovecot().log_size();
 
     Users again;
-    const int per_round = s.users * 10 / s.steady_rounds / 2;
+    const int per_round = s.users * 10 / s.steady_rounds; // 10 logins per user per config
     for (int i = 0; i < per_round; ++i) again.push_back(users[i % users.size()]);
     bench::LoginLoad with, without;
     for (int round = 0; round < s.steady_rounds * 2; ++round) {
