@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -30,11 +31,13 @@ bool logged_by(const std::string &log, const std::string &process, const std::st
 
 pid_t auth_process(const DovecotInstance &d) {
     for (pid_t pid : d.processes()) {
-        const std::string cmd = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-        // Dovecot's process titles: "<instance_name>/auth", ".../auth-worker", ...
-        const size_t slash = cmd.find('/');
-        if (slash != std::string::npos && slash > 0 && cmd.compare(slash, 5, "/auth") == 0 &&
-            cmd.find("worker") == std::string::npos)
+        const std::string proc = "/proc/" + std::to_string(pid);
+        std::error_code ec;
+        const auto exe = std::filesystem::read_symlink(proc + "/exe", ec);
+        const std::string cmd = read_file(proc + "/cmdline");
+        // The auth binary also runs the workers: their titles name them (".../auth-worker").
+        if (!ec && exe.filename() == "auth" && cmd.find("worker") == std::string::npos &&
+            cmd.find(" -w") == std::string::npos)
             return pid;
     }
     return 0;
