@@ -6,9 +6,10 @@
 //           config, the old provider stopped: the plugin must cost them nothing.
 //   rss:    auth-worker and auth memory before and after R first logins (leak check).
 // Usage: login-bench [--quick] [--users N] [--concurrency C] [--delay-ms D] [--rss-users R]
-//                    [--only storm|steady|rss] [--results FILE | --no-results]
+//                    [--only storm|steady|rss] [--argon2 no] [--results FILE | --no-results]
 #include "bench_report.hpp"
 #include "delay_proxy.hpp"
+#include "cpu_usage.hpp"
 #include "login_load.hpp"
 
 #include "migration_env.hpp"
@@ -42,6 +43,7 @@ struct Settings {
     int rss_users = 10000;
     int steady_rounds = 4; // alternating with/without rounds in the steady bench
     std::string only;
+    bool argon2 = true; // --argon2 no: skip the (slow) ARGON2ID storm rows
 };
 
 Users make_users(int n, const std::string &prefix) {
@@ -90,6 +92,7 @@ struct StormRow {
     bench::LoginLoad load;
     long accounts = -1, tasks = -1; // -1: the variant creates nothing
     long delayed = 0;
+    bench::CpuUse cpu;
 };
 
 void print_errors(const StormRow &r) {
@@ -108,7 +111,9 @@ StormRow storm_plugin(const Settings &s, const Users &users, const std::string &
     env.start_new_dovecot();
     StormRow row;
     row.variant = "imapmigration " + mode_label + ", " + scheme;
+    const auto cpu_before = bench::cpu_snapshot();
     row.load = bench::run_logins(env.new_imap_port, users, s.concurrency);
+    row.cpu = bench::cpu_between(cpu_before, bench::cpu_snapshot());
     row.accounts = env.count("accounts");
     row.tasks = env.count("migrations");
     row.delayed = proxy.delayed_commands();
@@ -140,7 +145,9 @@ StormRow storm_passdb_imap(const Settings &s, const Users &users) {
     d.start();
     StormRow row;
     row.variant = "Dovecot passdb imap (verifies only)";
+    const auto cpu_before = bench::cpu_snapshot();
     row.load = bench::run_logins(port, users, s.concurrency);
+    row.cpu = bench::cpu_between(cpu_before, bench::cpu_snapshot());
     row.delayed = proxy.delayed_commands();
     return row;
 }
@@ -154,7 +161,8 @@ std::vector<std::string> storm_cells(const StormRow &r, const StormRow *referenc
                                   fmt(r.load.percentile(0.99), 0),
                                   r.accounts < 0 ? "-" : std::to_string(r.accounts),
                                   r.tasks < 0 ? "-" : std::to_string(r.tasks),
-                                  std::to_string(r.delayed)};
+                                  std::to_string(r.delayed),
+                                  fmt(r.cpu.machine_s * 1000 / std::max(1L, r.load.ok), 1)};
     if (reference != nullptr && reference->load.rate() > 0 && reference->load.percentile(0.99) > 0)
         c.push_back(fmt(r.load.rate() / reference->load.rate(), 2) + "x / " +
                     fmt(r.load.percentile(0.99) / reference->load.percentile(0.99), 2) + "x");
@@ -170,18 +178,24 @@ int storm(const Settings &s, const bench::Options &opt) {
               std::to_string(s.concurrency) + " at once, old provider LOGIN +" +
               std::to_string(s.delay_ms) + " ms";
     t.columns = {"variant", "logins", "errors", "logins/s", "p50 ms", "p99 ms",
-                 "accounts", "tasks", "provider LOGINs", "throughput / p99 vs passdb imap"};
+                 "accounts", "tasks", "provider LOGINs", "CPU ms/login",
+                 "throughput / p99 vs passdb imap"};
     std::vector<StormRow> rows;
     rows.push_back(storm_passdb_imap(s, users));
     rows.push_back(storm_plugin(s, users, "SHA512-CRYPT", "non-blocking (default)", ""));
     rows.push_back(storm_plugin(s, users, "SHA512-CRYPT", "blocking=yes (auth-worker)",
                                 "blocking=yes"));
-    rows.push_back(storm_plugin(s, users, "ARGON2ID", "non-blocking (default)", ""));
-    rows.push_back(storm_plugin(s, users, "ARGON2ID", "blocking=yes (auth-worker)",
-                                "blocking=yes"));
+    if (s.argon2) {
+        rows.push_back(storm_plugin(s, users, "ARGON2ID", "non-blocking (default)", ""));
+        rows.push_back(storm_plugin(s, users, "ARGON2ID", "blocking=yes (auth-worker)",
+                                    "blocking=yes"));
+    }
     int failures = 0;
     for (const auto &r : rows) {
         t.rows.push_back(storm_cells(r, &r == &rows[0] ? nullptr : &rows[0]));
+        t.notes.push_back("CPU ms per login (machine total in the table; \"dovecot\" includes its "
+                          "exited children such as each login's imap), " + r.variant + ": " +
+                          bench::top_names(r.cpu, 6, 1000.0 / std::max(1L, r.load.ok), "ms"));
         print_errors(r);
         if (r.load.errors > 0) ++failures;
         if (r.accounts >= 0 && (r.accounts != s.users || r.tasks != s.users)) ++failures;
@@ -381,6 +395,7 @@ int main(int argc, char **argv) {
             else if (k == "--delay-ms") s.delay_ms = std::stoi(v);
             else if (k == "--rss-users") s.rss_users = std::stoi(v);
             else if (k == "--only") s.only = v;
+            else if (k == "--argon2") s.argon2 = v != "no";
             else throw std::runtime_error("unknown option " + k);
         }
         if (opt.rest.size() % 2 != 0) throw std::runtime_error("option without value: " + opt.rest.back());

@@ -5,7 +5,11 @@
 
 #include <algorithm>
 #include <array>
+#include <condition_variable>
+#include <fstream>
 #include <mutex>
+#include <sys/resource.h>
+#include <thread>
 #include <cctype>
 #include <memory>
 
@@ -86,11 +90,55 @@ Result<std::string> hash_blf_crypt(const SecretString &password) {
     return run_crypt(password, setting.data());
 }
 
+// How many Argon2 hashes of 64 MB each fit in this process's address space limit next to what
+// it already maps. Dovecot's auth process, where the non-blocking login path hashes on several
+// threads, runs under vsz_limit (256 MB by default): two hashes at once fit there.
+int argon2_slots() {
+    const long cores = std::max(1u, std::thread::hardware_concurrency());
+    rlimit limit{};
+    if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+        return static_cast<int>(cores);
+    long vsz_kb = 0;
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+        if (line.rfind("VmSize:", 0) == 0)
+            vsz_kb = std::atol(line.c_str() + 7);
+    constexpr long per_hash = 72L << 20, margin = 32L << 20;
+    const long spare = static_cast<long>(limit.rlim_cur) - vsz_kb * 1024 - margin;
+    return static_cast<int>(std::clamp(spare / per_hash, 1L, cores));
+}
+
+// A counting gate sized once, at the first hash (when the hashing threads exist).
+class Argon2Gate {
+public:
+    void enter() {
+        std::unique_lock lock(mutex_);
+        if (slots_ < 0)
+            slots_ = argon2_slots();
+        free_.wait(lock, [&] { return slots_ > 0; });
+        --slots_;
+    }
+    void leave() {
+        {
+            std::lock_guard lock(mutex_);
+            ++slots_;
+        }
+        free_.notify_one();
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable free_;
+    int slots_ = -1;
+};
+
 Result<std::string> hash_argon2(const SecretString &password, bool id) {
-    // One at a time per process: each takes 64 MB, and Dovecot's auth process, where the
-    // non-blocking login path hashes on several threads, lives under vsz_limit (256 MB).
-    static std::mutex one_at_a_time;
-    std::lock_guard lock(one_at_a_time);
+    static Argon2Gate gate;
+    gate.enter();
+    struct Leave {
+        Argon2Gate &g;
+        ~Leave() { g.leave(); }
+    } leave{gate};
     const std::string_view pw = password.reveal();
     std::array<char, crypto_pwhash_STRBYTES> out{};
     int rc = id ? crypto_pwhash_argon2id_str(out.data(), pw.data(), pw.size(),
