@@ -14,6 +14,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -89,6 +90,7 @@ struct Job {
     ClaimedTask task;
     std::atomic<bool> cancel{false};
     std::atomic<bool> done{false};
+    int done_fd = -1; // the worker's eventfd: a finished job wakes the main loop at once
     std::thread thread;
 };
 
@@ -160,6 +162,8 @@ void run_job(Job &job, const Options &options) {
     }
     record_report(queue, job, report);
     job.done = true;
+    const uint64_t one = 1;
+    (void)!::write(job.done_fd, &one, sizeof one);
 }
 
 class Worker {
@@ -185,6 +189,7 @@ private:
     std::unique_ptr<Connection> spare_;
     std::list<Job> jobs_;
     int signal_fd_ = -1;
+    int done_fd_ = -1; // eventfd written by each job as it ends
     bool stopping_ = false;
 };
 
@@ -240,6 +245,7 @@ bool Worker::start_one(const ProviderConfig &provider) {
     job.conn = std::move(spare_);
     job.slot.emplace(std::move(*slot.value()));
     job.task = std::move(*claimed.value());
+    job.done_fd = done_fd_;
     job.thread = std::thread(run_job, std::ref(job), std::cref(options_));
     return true;
 }
@@ -269,10 +275,16 @@ void Worker::reap() {
 }
 
 void Worker::wait_for_events() {
-    // Idle, a NOTIFY (first login, admin action) or a signal wakes us; the tick only finds
-    // re-syncs and retries that came due. While syncs run, poll often to reap them promptly.
-    pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {PQsocket(conn_->raw()), POLLIN, 0}};
-    ::poll(fds, 2, jobs_.empty() ? 15000 : 500);
+    // A NOTIFY (first login, admin action), a finished sync or a signal wakes us; the tick
+    // only finds re-syncs and retries that came due.
+    pollfd fds[3] = {{signal_fd_, POLLIN, 0},
+                     {PQsocket(conn_->raw()), POLLIN, 0},
+                     {done_fd_, POLLIN, 0}};
+    ::poll(fds, 3, jobs_.empty() ? 15000 : 1000);
+    if (fds[2].revents & POLLIN) {
+        uint64_t n = 0;
+        (void)!::read(done_fd_, &n, sizeof n);
+    }
     if (fds[1].revents & POLLIN) {
         PQconsumeInput(conn_->raw());
         while (PGnotify *n = PQnotifies(conn_->raw()))
@@ -332,6 +344,7 @@ int Worker::run() {
         sigaddset(&set, sig);
     pthread_sigmask(SIG_BLOCK, &set, nullptr); // before any thread: all inherit it
     signal_fd_ = ::signalfd(-1, &set, SFD_CLOEXEC);
+    done_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     log_line("worker: started as " + owner_ + (options_.once ? " (once)" : ""));
     while (!stopping_) {
         if (!conn_ || conn_->broken()) {
@@ -350,6 +363,7 @@ int Worker::run() {
     }
     shutdown();
     ::close(signal_fd_);
+    ::close(done_fd_);
     return 0;
 }
 
