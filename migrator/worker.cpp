@@ -152,7 +152,9 @@ void run_job(Job &job, const Options &options) {
         };
         report = engine == SyncEngine::dsync ? run_dsync(rq, job.cancel, heartbeat)
                                              : run_offlineimap(rq, job.cancel, heartbeat);
-        if (report.outcome == RunOutcome::synced && !report.cancelled && !report.lease_lost) {
+        // dsync measured the new mailbox's vsize itself; offlineimap reports no sizes.
+        if (engine == SyncEngine::offlineimap && report.outcome == RunOutcome::synced &&
+            !report.cancelled && !report.lease_lost) {
             auto bytes = mailbox_bytes(*s.config.local_imap, t.local_user, master.value());
             if (bytes)
                 report.progress.bytes = bytes.value();
