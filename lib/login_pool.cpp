@@ -69,11 +69,25 @@ void LoginPool::run(int index) {
     Worker &w = *workers_[index];
     std::unique_lock lock(mutex_);
     while (true) {
-        wake_.wait(lock, [&] { return stopping_ || !w.queue.empty() || !shared_.empty(); });
+        wake_.wait(lock, [&] {
+            return stopping_ || !w.queue.empty() || !answered_.empty() || !shared_.empty();
+        });
         if (stopping_)
             return;
-        // Completions first: they hold a provider slot and a waiting user.
-        std::deque<LoginJob *> &from = !w.queue.empty() ? w.queue : shared_;
+        // Freeing provider slots first (quick, and only this session can), then logins the
+        // provider has answered, oldest first on whichever thread is free, then new ones.
+        if (!w.queue.empty()) {
+            LoginJob *job = w.queue.front();
+            w.queue.pop_front();
+            lock.unlock();
+            if (job->pending)
+                job->pending->slot.reset();
+            lock.lock();
+            answered_.push_back(job);
+            wake_.notify_one();
+            continue;
+        }
+        std::deque<LoginJob *> &from = !answered_.empty() ? answered_ : shared_;
         LoginJob *job = from.front();
         from.pop_front();
         lock.unlock();
@@ -132,9 +146,13 @@ void LoginPool::stop() {
         }
         w->queue.clear();
     }
-    for (LoginJob *job : shared_)
-        done_.push_back(job);
-    shared_.clear();
+    for (auto *queue : {&answered_, &shared_}) {
+        for (LoginJob *job : *queue) {
+            job->pending.reset();
+            done_.push_back(job);
+        }
+        queue->clear();
+    }
 }
 
 } // namespace imapmig

@@ -54,7 +54,7 @@ private:
         LoginPool *pool = nullptr;
         int index = 0;
         std::unique_ptr<LoginMigrator> migrator;
-        std::deque<LoginJob *> queue; // completions: they need this worker's session
+        std::deque<LoginJob *> queue; // answered checks whose slot is in this worker's session
         pthread_t thread{};
         bool started = false;
     };
@@ -64,7 +64,8 @@ private:
 
     const Config &config_;
     std::vector<std::unique_ptr<Worker>> workers_;
-    std::deque<LoginJob *> shared_; // first steps: any worker
+    std::deque<LoginJob *> answered_; // slot freed, last step: any worker
+    std::deque<LoginJob *> shared_;   // first steps: any worker
     std::vector<LoginJob *> done_;
     std::mutex mutex_;
     std::condition_variable wake_;

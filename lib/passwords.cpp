@@ -109,27 +109,33 @@ int argon2_slots() {
 }
 
 // A counting gate sized once, at the first hash (when the hashing threads exist).
+// A first-come, first-served gate sized once, at the first hash (when the hashing threads
+// exist): a login storm's hashes finish in the order they arrived.
 class Argon2Gate {
 public:
     void enter() {
         std::unique_lock lock(mutex_);
         if (slots_ < 0)
             slots_ = argon2_slots();
-        free_.wait(lock, [&] { return slots_ > 0; });
+        const uint64_t ticket = next_ticket_++;
+        turn_.wait(lock, [&] { return ticket == serving_ && slots_ > 0; });
+        ++serving_;
         --slots_;
+        turn_.notify_all(); // the next ticket may fit in a slot left
     }
     void leave() {
         {
             std::lock_guard lock(mutex_);
             ++slots_;
         }
-        free_.notify_one();
+        turn_.notify_all();
     }
 
 private:
     std::mutex mutex_;
-    std::condition_variable free_;
+    std::condition_variable turn_;
     int slots_ = -1;
+    uint64_t next_ticket_ = 0, serving_ = 0;
 };
 
 Result<std::string> hash_argon2(const SecretString &password, bool id) {
