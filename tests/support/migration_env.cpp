@@ -173,7 +173,7 @@ void MigrationEnv::start_new_dovecot() {
         const char *leaks = std::getenv("IMAPMIG_TEST_DOVECOT_DETECT_LEAKS");
         const std::string env = std::string("/usr/bin/env LD_PRELOAD=") + preload +
                                 " ASAN_OPTIONS=detect_leaks=" + (leaks && *leaks ? leaks : "0") +
-                                ":log_path=" + dir.file("asan") + " ";
+                                ":log_path=" + sanitizer_dir() + "/asan ";
         // The sanitizer reserves far more address space than Dovecot's default vsz_limit.
         o.config_body +=
             "service auth {\n  executable = " + env + "/usr/lib/dovecot/auth\n  vsz_limit = 0\n}\n";
@@ -231,9 +231,20 @@ bool MigrationEnv::logs_free_of_passwords() const {
     return true;
 }
 
+// The auth process runs as the dovecot user: its reports need a directory it may write to.
+std::string MigrationEnv::sanitizer_dir() const {
+    const std::string d = dir.file("sanitizer");
+    if (!std::filesystem::exists(d)) {
+        make_dir(d);
+        std::filesystem::permissions(d, std::filesystem::perms::all |
+                                            std::filesystem::perms::sticky_bit);
+    }
+    return d;
+}
+
 std::string MigrationEnv::sanitizer_reports() const {
     std::string out;
-    for (const auto &entry : std::filesystem::directory_iterator(dir.path()))
+    for (const auto &entry : std::filesystem::directory_iterator(sanitizer_dir()))
         if (entry.path().filename().string().rfind("asan", 0) == 0)
             out += read_file_or_empty(entry.path().string());
     return out;

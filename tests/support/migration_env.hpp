@@ -91,6 +91,7 @@ public:
     DovecotInstance &new_dovecot() { return *new_; }
     // What a sanitizer build of the module reported inside Dovecot ("" when clean or not used).
     std::string sanitizer_reports() const;
+    std::string sanitizer_dir() const; // where sanitizer builds inside Dovecot write reports
     std::string new_log() const { return new_->log(); }
     RunResult migrator(const std::vector<std::string> &args) const;
     // Writes count messages straight into the old provider's Maildir++ (fast, flags included:
