@@ -120,14 +120,22 @@ bool Captured::exited_ok() const {
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+Result<Pipe> make_pipe() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+        return temporary_error(std::string("pipe: ") + std::strerror(errno));
+    return Pipe{Fd(fds[0]), Fd(fds[1])};
+}
+
 Result<Captured> run_captured(SpawnSpec spec, int timeout_seconds) {
-    int out[2], err[2];
-    if (::pipe2(out, O_CLOEXEC) != 0)
-        return temporary_error(std::string("pipe: ") + std::strerror(errno));
-    Fd out_read(out[0]), out_write(out[1]);
-    if (::pipe2(err, O_CLOEXEC) != 0)
-        return temporary_error(std::string("pipe: ") + std::strerror(errno));
-    Fd err_read(err[0]), err_write(err[1]);
+    auto out = make_pipe();
+    if (!out)
+        return out.error();
+    auto err = make_pipe();
+    if (!err)
+        return err.error();
+    Fd &out_read = out.value().read, &out_write = out.value().write;
+    Fd &err_read = err.value().read, &err_write = err.value().write;
     spec.stdout_fd = out_write.get();
     spec.stderr_fd = err_write.get();
     spec.fd3 = -1;

@@ -32,6 +32,12 @@ private:
     int fd_;
 };
 
+// A close-on-exec pipe: read end, write end.
+struct Pipe {
+    Fd read, write;
+};
+Result<Pipe> make_pipe();
+
 // A per-run directory: removed with everything in it when this goes out of scope.
 class RunDir {
 public:

@@ -24,6 +24,19 @@ std::string_view error_text(std::string_view line) {
     return {};
 }
 
+// The lines of doveadm's output, without their '\n'.
+std::vector<std::string_view> lines_of(std::string_view output) {
+    std::vector<std::string_view> lines;
+    size_t pos = 0;
+    while (pos < output.size()) {
+        const size_t eol = output.find('\n', pos);
+        lines.push_back(
+            output.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos));
+        pos = eol == std::string_view::npos ? output.size() : eol + 1;
+    }
+    return lines;
+}
+
 } // namespace
 
 void DsyncLog::feed(std::string_view line) {
@@ -67,12 +80,7 @@ std::vector<FolderCount> parse_mailbox_status(std::string_view output) {
         auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
         return ec == std::errc() && end == field.data() + field.size();
     };
-    size_t pos = 0;
-    while (pos < output.size()) {
-        size_t eol = output.find('\n', pos);
-        std::string_view line =
-            output.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-        pos = eol == std::string_view::npos ? output.size() : eol + 1;
+    for (std::string_view line : lines_of(output)) {
         // Folder names may hold spaces: the fields are the last two words.
         size_t vsize_at = line.rfind(' ');
         if (vsize_at == std::string_view::npos)
@@ -93,15 +101,9 @@ std::vector<FolderCount> parse_mailbox_status(std::string_view output) {
 
 std::vector<std::string> parse_mailbox_list(std::string_view output) {
     std::vector<std::string> out;
-    size_t pos = 0;
-    while (pos < output.size()) {
-        size_t eol = output.find('\n', pos);
-        std::string_view line =
-            output.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-        pos = eol == std::string_view::npos ? output.size() : eol + 1;
+    for (std::string_view line : lines_of(output))
         if (!line.empty())
             out.emplace_back(line);
-    }
     return out;
 }
 

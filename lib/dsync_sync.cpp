@@ -146,13 +146,14 @@ struct Child {
 };
 
 Result<Child> spawn_dsync(const std::vector<std::string> &argv, const Fd &lock) {
-    int out[2], err[2];
-    if (::pipe2(out, O_CLOEXEC) != 0)
-        return temporary_error(std::string("pipe: ") + std::strerror(errno));
-    Fd out_read(out[0]), out_write(out[1]);
-    if (::pipe2(err, O_CLOEXEC) != 0)
-        return temporary_error(std::string("pipe: ") + std::strerror(errno));
-    Fd err_read(err[0]), err_write(err[1]);
+    auto out = make_pipe();
+    if (!out)
+        return out.error();
+    auto err = make_pipe();
+    if (!err)
+        return err.error();
+    Fd &out_read = out.value().read, &out_write = out.value().write;
+    Fd &err_read = err.value().read, &err_write = err.value().write;
     SpawnSpec spec;
     spec.argv = argv;
     spec.env = doveadm_env();

@@ -26,10 +26,10 @@ struct Child {
 
 Result<Child> spawn_offlineimap(const std::string &program, const std::string &rc,
                                 const std::string &home, Fd secret_read) {
-    int out[2];
-    if (::pipe2(out, O_CLOEXEC) != 0)
-        return temporary_error(std::string("pipe: ") + std::strerror(errno));
-    Fd out_read(out[0]), out_write(out[1]);
+    auto out = make_pipe();
+    if (!out)
+        return out.error();
+    Fd &out_read = out.value().read, &out_write = out.value().write;
     // A worker killed outright stops offlineimap the gentle way (the parent-death signal is
     // SIGTERM): it finishes the message in hand and records it, whereas SIGKILL between APPEND
     // and its status write means a duplicate in the next run. Until it has exited, its lock
