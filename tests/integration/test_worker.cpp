@@ -192,7 +192,7 @@ TEST_CASE("killed, stopped and interrupted workers lose no task and copy nothing
           "[integration][worker]") {
     MigrationEnv env;
     seed_bob(env);
-    env.seed_mail(carol, "", 300);
+    env.seed_mail(carol, "", 900); // long enough to be caught in the middle on a quiet machine
     env.start_new_dovecot();
 
     // SIGKILL in the middle of a sync; a new worker takes over once the lease expires.
@@ -231,7 +231,16 @@ TEST_CASE("killed, stopped and interrupted workers lose no task and copy nothing
     {
         WorkerProcess w(env, "terminated");
         REQUIRE(wait_for_state(env, carol_id, {"syncing"}, 30) == "syncing");
-        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        // Stop it while it copies (the first progress arrives with the 2 s heartbeat).
+        bool copying = false;
+        for (int i = 0; i < 240 && !copying; ++i) {
+            copying = env.sql("SELECT messages_copied > 0 AND state = 'syncing' FROM migrations "
+                              "WHERE id = " +
+                              carol_id) == "t";
+            if (!copying)
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        REQUIRE(copying);
         auto t0 = std::chrono::steady_clock::now();
         int status = w.stop(SIGTERM);
         CHECK(WIFEXITED(status));
@@ -273,7 +282,7 @@ TEST_CASE("killed, stopped and interrupted workers lose no task and copy nothing
     REQUIRE(env.migrator({"migrations", "delete", carol_id}).exit_code == 0);
     CHECK(env.sql("SELECT count(*) FROM migrations WHERE id = " + carol_id) == "0");
     CHECK(env.sql("SELECT count(*) FROM accounts WHERE username = '" + carol + "'") == "1");
-    CHECK(folder_stats(env.new_dovecot(), carol, '/')["INBOX"].messages == 300);
+    CHECK(folder_stats(env.new_dovecot(), carol, '/')["INBOX"].messages == 900);
     struct stat st {};
     CHECK(stat((env.state_dir + "/migration" + carol_id).c_str(), &st) != 0);
     CHECK(env.migrator({"migrations", "show", carol_id}).exit_code == 1);
