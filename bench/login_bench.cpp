@@ -17,9 +17,7 @@
 #include "temp_dir.hpp"
 
 #include <cstdlib>
-#include <dirent.h>
 #include <exception>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -297,21 +295,14 @@ int steady(const Settings &s, const bench::Options &opt) {
     return with.errors == 0 && without.errors == 0 && provider_untouched ? 0 : 1;
 }
 
-// pid -> RSS kB of the new Dovecot's auth processes; "worker" tells auth-worker from auth.
+// pid -> (is an auth-worker, RSS kB) for the new Dovecot's auth processes.
 std::map<int, std::pair<bool, long>> auth_processes(const DovecotInstance &d) {
     std::map<int, std::pair<bool, long>> out;
-    for (pid_t pid : d.processes()) {
-        std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
-        std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        for (char &c : cmd)
-            if (c == '\0') c = ' ';
-        if (cmd.find("auth") == std::string::npos || cmd.find("dovecot ") == 0) continue;
-        const bool worker = cmd.find("auth-worker") != std::string::npos ||
-                            cmd.find(" -w") != std::string::npos;
-        if (!worker && cmd.find("dovecot/auth") != 0 && cmd.find("/auth") == std::string::npos)
-            continue;
-        out[pid] = {worker, bench::current_rss_kb(pid)};
-    }
+    const auto procs = d.auth_processes();
+    if (procs.auth > 0)
+        out[procs.auth] = {false, bench::current_rss_kb(procs.auth)};
+    for (pid_t pid : procs.workers)
+        out[pid] = {true, bench::current_rss_kb(pid)};
     return out;
 }
 

@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <csignal>
-#include <filesystem>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -27,20 +26,6 @@ bool logged_by(const std::string &log, const std::string &process, const std::st
         pos += needle.size();
     }
     return false;
-}
-
-pid_t auth_process(const DovecotInstance &d) {
-    for (pid_t pid : d.processes()) {
-        const std::string proc = "/proc/" + std::to_string(pid);
-        std::error_code ec;
-        const auto exe = std::filesystem::read_symlink(proc + "/exe", ec);
-        const std::string cmd = read_file(proc + "/cmdline");
-        // The auth binary also runs the workers: their titles name them (".../auth-worker").
-        if (!ec && exe.filename() == "auth" && cmd.find("worker") == std::string::npos &&
-            cmd.find(" -w") == std::string::npos)
-            return pid;
-    }
-    return 0;
 }
 
 } // namespace
@@ -126,7 +111,7 @@ TEST_CASE("an auth process stopped with provider checks in flight fails them cle
     REQUIRE(proxy.delayed_commands() == 3);
     // SIGTERM to the auth process alone (Dovecot's log process stays to record its exit; at a
     // full shutdown it stops listening to auth first). The master starts a new one.
-    const pid_t auth = auth_process(env.new_dovecot());
+    const pid_t auth = env.new_dovecot().auth_processes().auth;
     REQUIRE(auth > 0);
     const auto stop_started = std::chrono::steady_clock::now();
     kill(auth, SIGTERM);

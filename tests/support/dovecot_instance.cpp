@@ -203,6 +203,26 @@ std::vector<pid_t> DovecotInstance::processes() const {
     return all;
 }
 
+DovecotInstance::AuthProcesses DovecotInstance::auth_processes() const {
+    AuthProcesses out;
+    for (pid_t pid : processes()) {
+        const std::string proc = "/proc/" + std::to_string(pid);
+        std::error_code ec;
+        const fs::path exe = fs::read_symlink(proc + "/exe", ec);
+        if (ec || exe.filename() != "auth")
+            continue;
+        std::string cmd = read_file_or_empty(proc + "/cmdline");
+        for (char &c : cmd)
+            if (c == '\0')
+                c = ' ';
+        if (cmd.find("worker") != std::string::npos || cmd.find(" -w") != std::string::npos)
+            out.workers.push_back(pid);
+        else
+            out.auth = pid;
+    }
+    return out;
+}
+
 std::string DovecotInstance::prepare_module_dir() {
     const fs::path dir = base() + "/modules-auth";
     fs::remove_all(dir);

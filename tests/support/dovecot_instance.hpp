@@ -64,6 +64,14 @@ public:
     bool running() const { return pid_ > 0; }
     pid_t pid() const { return pid_; }    // master pid, 0 when stopped
     std::vector<pid_t> processes() const; // master + its live descendants (empty when stopped)
+    // Processes of Dovecot's auth binary: the auth process and its auth-workers (told apart by
+    // their titles; the executable, not the title, marks them, since a sanitizer preload
+    // changes how the title looks).
+    struct AuthProcesses {
+        pid_t auth = 0;
+        std::vector<pid_t> workers;
+    };
+    AuthProcesses auth_processes() const;
 
     const std::string &base() const { return dir_.path(); }
     const std::string &config_path() const { return config_path_; }
