@@ -1,7 +1,6 @@
 #include "migration_import.hpp"
 
 #include "csv_parser.hpp"
-#include "login_migration.hpp"
 #include "migration_tasks.hpp"
 
 #include <algorithm>

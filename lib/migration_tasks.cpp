@@ -2,6 +2,10 @@
 
 namespace imapmig {
 
+std::string migration_secret_context(std::string_view provider, std::string_view old_login) {
+    return "imapmigration/v1\n" + std::string(provider) + "\n" + std::string(old_login);
+}
+
 Result<std::string> insert_migration_task(Connection &c, const NewMigrationTask &t) {
     const std::string_view blob(reinterpret_cast<const char *>(t.secret.blob.data()),
                                 t.secret.blob.size());

@@ -1,6 +1,6 @@
-// Creating a migration task: the one place that writes a new migrations row, its 'created'
-// event and the NOTIFY that wakes the worker. Used by the login path and by
-// `imap-migrator migrations create --from-csv`.
+// Creating a migration task: a new migrations row, its 'created' event and the NOTIFY that
+// wakes the worker, for `imap-migrator migrations create --from-csv`. The login path writes the
+// same rows within its one-statement transaction (login_flow.cpp).
 #pragma once
 
 #include "secrets.hpp"
@@ -10,6 +10,9 @@
 #include <string_view>
 
 namespace imapmig {
+
+// The associated data that binds a sealed old password to its migration row.
+std::string migration_secret_context(std::string_view provider, std::string_view old_login);
 
 struct NewMigrationTask {
     std::string_view account_id;

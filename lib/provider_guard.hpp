@@ -1,6 +1,6 @@
 // Protects old providers from us: a cap on concurrent connections per provider (shared by all
-// auth workers and sync workers on all hosts, through PostgreSQL advisory locks) and limits on
-// rejected credential checks per remote IP and per login (counted in login_check_failures).
+// auth processes and sync workers on all hosts, through PostgreSQL advisory locks) and limits
+// on rejected credential checks per remote IP and per login (counted in login_check_failures).
 #pragma once
 
 #include "config.hpp"
@@ -12,6 +12,24 @@
 #include <string>
 
 namespace imapmig {
+
+// The provider's key for its slots' advisory locks.
+int provider_lock_key(const std::string &provider);
+
+// A slot: $1 provider key, $2 number of slots. Returns the slot taken, or no row. Slots the
+// session holds already are skipped: advisory locks are re-entrant, and one session may hold
+// slots for several logins.
+extern const Statement slot_acquire_statement;
+// $1 provider key, $2 slot.
+extern const Statement slot_release_statement;
+// $1 kind ('ip' or 'user'), $2 key, $3 limit, $4 window seconds. Returns (refused, first
+// refusal): the refusal is marked as logged in the same statement, so "log once" holds across
+// all processes.
+extern const Statement throttle_check_statement;
+// $1 kind, $2 key, $3 window seconds: one more rejected check in the window.
+extern const Statement throttle_record_statement;
+// $1 login: its rejections are forgotten once the provider accepted it.
+extern const Statement throttle_clear_statement;
 
 // Holds one of a provider's max_connections slots until destroyed. The lock is tied to the
 // database session, so a crashed holder frees its slot by itself.
@@ -27,6 +45,7 @@ public:
     // Logins may take any slot; syncs leave the last one to logins (when there is more than
     // one), so a user's first login never waits for other users' syncs.
     enum class Use { login, sync };
+    static int slots_for(const ProviderConfig &provider, Use use);
 
     // Waits up to `wait` for a free slot; std::nullopt when none freed up in time.
     static Result<std::optional<ProviderSlot>> acquire(Connection &conn,
@@ -38,29 +57,6 @@ private:
     ProviderSlot(Connection &conn, int key1, int key2) : conn_(&conn), key1_(key1), key2_(key2) {}
     Connection *conn_;
     int key1_, key2_;
-};
-
-enum class FailureScope { ip, user };
-
-struct ThrottleVerdict {
-    bool refused = false;
-    bool first_refusal = false; // log a refusal once per window, not once per attempt
-    FailureScope scope = FailureScope::user;
-};
-
-class FailureLimiter {
-public:
-    FailureLimiter(Connection &conn, const LoginProtectionConfig &cfg) : conn_(conn), cfg_(cfg) {}
-    // remote_ip may be empty (unknown): then only the per-user limit applies.
-    Result<ThrottleVerdict> check(const std::string &login, const std::string &remote_ip);
-    Result<void> record_rejection(const std::string &login, const std::string &remote_ip);
-    Result<void> clear_user(const std::string &login);
-
-private:
-    Result<ThrottleVerdict> check_one(FailureScope scope, const std::string &key, int limit);
-    Result<void> record_one(FailureScope scope, const std::string &key);
-    Connection &conn_;
-    const LoginProtectionConfig &cfg_;
 };
 
 } // namespace imapmig

@@ -20,17 +20,22 @@ Result<Connection> Connection::open(const std::string &conninfo) {
     // Server NOTICEs ("... already exists, skipping") would go to stderr of the auth process.
     PQsetNoticeProcessor(
         raw, [](void *, const char *) {}, nullptr);
-    if (PQstatus(raw) != CONNECTION_OK) {
-        std::string msg = PQerrorMessage(raw);
-        while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' '))
-            msg.pop_back();
-        return temporary_error("PostgreSQL connection (" + redact_conninfo(conninfo) +
-                               ") failed: " + msg);
-    }
+    if (PQstatus(raw) != CONNECTION_OK)
+        return connection_error(conninfo, raw);
     return conn;
 }
 
-static ErrorKind kind_for_sqlstate(std::string_view state) {
+Error connection_error(const std::string &conninfo, const PGconn *conn) {
+    std::string msg = PQerrorMessage(conn);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' '))
+        msg.pop_back();
+    return temporary_error("PostgreSQL connection (" + redact_conninfo(conninfo) +
+                           ") failed: " + msg);
+}
+
+namespace {
+
+ErrorKind kind_for_sqlstate(std::string_view state) {
     // Class 23 (integrity) and 22 (data) describe the input; 42 (syntax/undefined object) is
     // ours; everything else (connection, serialization, resources) may pass on retry.
     if (state.starts_with("23") || state.starts_with("22"))
@@ -40,13 +45,19 @@ static ErrorKind kind_for_sqlstate(std::string_view state) {
     return ErrorKind::temporary;
 }
 
-Error Connection::error_for(std::string_view name, const PGresult *res) const {
-    std::string msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn_.get());
+} // namespace
+
+Error statement_error(std::string_view name, const PGresult *res, const PGconn *conn) {
+    std::string msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' '))
         msg.pop_back();
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
     ErrorKind kind = state ? kind_for_sqlstate(state) : ErrorKind::temporary;
     return {kind, "SQL " + std::string(name) + " failed: " + msg};
+}
+
+Error Connection::error_for(std::string_view name, const PGresult *res) const {
+    return statement_error(name, res, conn_.get());
 }
 
 Result<Rows> Connection::exec(std::string_view name, const char *sql,

@@ -57,6 +57,13 @@ struct Param {
     bool is_binary = false;
 };
 
+// A statement run from more than one place: name labels it in errors (and names it on the
+// server where it is prepared); sql uses $1..$n.
+struct Statement {
+    const char *name;
+    const char *sql;
+};
+
 class Connection {
 public:
     static Result<Connection> open(const std::string &conninfo);
@@ -64,6 +71,9 @@ public:
     // name identifies the statement in errors and logs; sql uses $1..$n.
     Result<Rows> exec(std::string_view name, const char *sql,
                       std::initializer_list<Param> params = {}, bool binary_results = false);
+    Result<Rows> exec(const Statement &st, std::initializer_list<Param> params = {}) {
+        return exec(st.name, st.sql, params);
+    }
     // Several statements without parameters (schema files). Never for user input.
     Result<void> exec_script(std::string_view name, const std::string &sql);
 
@@ -92,6 +102,13 @@ private:
     Connection *conn_;
     bool open_;
 };
+
+// A failed statement as an Error: "SQL <name> failed: <server message>", its kind from the
+// SQLSTATE. res may be null (then the connection's message).
+Error statement_error(std::string_view name, const PGresult *res, const PGconn *conn);
+
+// A failed connection attempt as an Error, naming the server without its password.
+Error connection_error(const std::string &conninfo, const PGconn *conn);
 
 // The conninfo with any password=... value masked, for messages.
 std::string redact_conninfo(const std::string &conninfo);

@@ -2,7 +2,7 @@
 #include "cli.hpp"
 
 #include "json.hpp"
-#include "login_migration.hpp"
+#include "migration_tasks.hpp"
 #include "migration_admin.hpp"
 #include "offlineimap_sync.hpp"
 #include "secrets.hpp"

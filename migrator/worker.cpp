@@ -3,7 +3,7 @@
 #include "config.hpp"
 #include "dsync_preflight.hpp"
 #include "dsync_sync.hpp"
-#include "login_migration.hpp"
+#include "migration_tasks.hpp"
 #include "mailbox_size.hpp"
 #include "offlineimap_sync.hpp"
 #include "provider_guard.hpp"

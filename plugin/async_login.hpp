@@ -1,20 +1,26 @@
-// Non-blocking first logins in the auth process: the database and hashing steps run on the
-// login pool's threads, the provider check on libcurl multi in Dovecot's ioloop. Each request
-// is referenced (auth_request_ref) until its callback has run. Include after Dovecot's headers.
+// Non-blocking first logins in the auth process: the login flow on Dovecot's ioloop, its SQL
+// on pipelined non-blocking libpq sessions, the provider check on libcurl multi, the password
+// hashing on a few threads. Each request is referenced (auth_request_ref) until its callback
+// has run. Include after Dovecot's headers.
 #pragma once
 
 #include "curl_ioloop.hpp"
-#include "login_pool.hpp"
+#include "dovecot_loop.hpp"
+
+#include "imap_check.hpp"
+#include "login_flow.hpp"
+#include "work_threads.hpp"
 
 #include <map>
 #include <memory>
 
-class AsyncLogins {
+class AsyncLogins final : private imapmig::LoginHost {
 public:
-    AsyncLogins(const imapmig::Config &config, const imapmig::KeyRing &keys, int threads);
+    AsyncLogins(const imapmig::Config &config, const imapmig::KeyRing &keys, int threads,
+                int connections);
     // Requests in flight fail with an internal error (their callbacks run): Dovecot is
     // shutting down and waits for no one.
-    ~AsyncLogins();
+    ~AsyncLogins() override;
     AsyncLogins(const AsyncLogins &) = delete;
     AsyncLogins &operator=(const AsyncLogins &) = delete;
 
@@ -22,15 +28,20 @@ public:
                 verify_plain_callback_t *callback);
 
 private:
-    struct Request;
-    static void on_pool_ready(AsyncLogins *self);
+    struct Check {
+        AsyncLogins *owner;
+        std::unique_ptr<imapmig::LoginCheckHandle> handle;
+        std::function<void(imapmig::CheckResult)> done;
+    };
+    void check(const imapmig::ProviderConfig &provider, const std::string &login,
+               const imapmig::SecretString &password,
+               std::function<void(imapmig::CheckResult)> done) override;
+    void offload(std::function<void()> work, std::function<void()> done) override;
     static void on_check_done(void *context, int curl_code);
-    void advance(Request *r);
-    void finish(Request *r, enum passdb_result result);
 
-    const imapmig::Config &config_;
-    imapmig::LoginPool pool_;
+    DovecotLoop loop_;
     CurlIoloop curl_;
-    struct io *pool_io_ = nullptr;
-    std::map<Request *, std::unique_ptr<Request>> in_flight_;
+    imapmig::WorkThreads threads_;
+    std::map<Check *, std::unique_ptr<Check>> checks_;
+    imapmig::LoginFlow flow_; // last: it uses the others
 };

@@ -20,11 +20,12 @@
 
 namespace {
 
-// passdb args, Dovecot style: "[blocking=yes|no] [threads=N] [CONFIG_PATH]".
+// passdb args, Dovecot style: "[blocking=yes|no] [threads=N] [connections=N] [CONFIG_PATH]".
 struct ModuleArgs {
     std::string config_path = IMAPMIG_DEFAULT_CONFIG;
     bool blocking = false;
-    int threads = 4;
+    int threads = 4;     // hashing
+    int connections = 2; // PostgreSQL, pipelined
 };
 
 // Everything a process needs to answer logins. Immovable: migrator refers to config.
@@ -53,6 +54,13 @@ struct imapmigration_passdb_module {
     i_fatal("imapmigration: %s", reason.c_str());
 }
 
+int count_setting(const std::string &name, const std::string &n) {
+    if (n.empty() || n.size() > 3 || n.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(n) < 1)
+        refuse_to_start("passdb args: " + name + "=" + n + ": expected a number 1-999");
+    return std::stoi(n);
+}
+
 ModuleArgs parse_args(const char *text) {
     ModuleArgs a;
     const std::string all = text != nullptr ? text : "";
@@ -68,14 +76,13 @@ ModuleArgs parse_args(const char *text) {
         if (arg == "blocking=yes" || arg == "blocking=no") {
             a.blocking = arg == "blocking=yes";
         } else if (arg.rfind("threads=", 0) == 0) {
-            const std::string n = arg.substr(8);
-            if (n.empty() || n.size() > 3 || n.find_first_not_of("0123456789") != std::string::npos ||
-                std::stoi(n) < 1)
-                refuse_to_start("passdb args: threads=" + n + ": expected a number 1-999");
-            a.threads = std::stoi(n);
+            a.threads = count_setting("threads", arg.substr(8));
+        } else if (arg.rfind("connections=", 0) == 0) {
+            a.connections = count_setting("connections", arg.substr(12));
         } else if (arg.find('=') != std::string::npos) {
             refuse_to_start("passdb args: unknown setting " + arg.substr(0, arg.find('=')) +
-                            " (expected blocking=yes|no, threads=N or the config file path)");
+                            " (expected blocking=yes|no, threads=N, connections=N or the config "
+                            "file path)");
         } else {
             a.config_path = arg;
         }
@@ -120,16 +127,18 @@ struct passdb_module *imapmigration_preinit(pool_t pool, const char *args) {
         refuse_to_start(parsed.config_path + ": " + e.what());
     }
     // blocking=yes: every step runs synchronously in auth-worker processes (one login per
-    // process). Default: the auth process itself, with the provider check on its ioloop and
-    // the SQL and hashing on a few threads, so a slow provider delays only its own logins.
+    // process). Default: the auth process itself, every step on its ioloop (the provider
+    // check on libcurl multi, the SQL on non-blocking libpq) except hashing, which runs on a
+    // few threads: a slow provider delays only its own logins.
     m->module.blocking = parsed.blocking ? TRUE : FALSE;
     if (!worker)
         i_info("imapmigration: version " IMAPMIG_VERSION " (Dovecot ABI " DOVECOT_ABI_VERSION
                "), %zu provider(s) from %s, %s",
                m->state->config.providers.size(), parsed.config_path.c_str(),
                parsed.blocking ? "blocking (auth-worker)"
-                               : ("non-blocking, " + std::to_string(parsed.threads) +
-                                  " SQL thread(s)")
+                               : ("non-blocking, " + std::to_string(parsed.connections) +
+                                  " SQL connection(s), " + std::to_string(parsed.threads) +
+                                  " hashing thread(s)")
                                      .c_str());
     return &m->module;
 }
@@ -148,8 +157,8 @@ void imapmigration_verify_plain(struct auth_request *request, const char *passwo
         PluginState &state = *m->state;
         if (!request->passdb->passdb->blocking) {
             if (!state.async)
-                state.async =
-                    std::make_unique<AsyncLogins>(state.config, state.keys, state.args.threads);
+                state.async = std::make_unique<AsyncLogins>(
+                    state.config, state.keys, state.args.threads, state.args.connections);
             state.async->verify(request, password, callback);
             return;
         }

@@ -4,7 +4,7 @@
 #include "process.hpp"
 #include "temp_dir.hpp"
 
-#include "login_migration.hpp"
+#include "migration_tasks.hpp"
 #include "passwords.hpp"
 #include "secrets.hpp"
 

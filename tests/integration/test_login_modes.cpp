@@ -2,6 +2,7 @@
 // auth-worker processes; passdb args errors; Dovecot stopping while provider checks are in flight.
 #include "delay_proxy.hpp"
 #include "migration_env.hpp"
+#include "silent_server.hpp"
 #include "process.hpp"
 
 #include <catch2/catch.hpp>
@@ -38,7 +39,7 @@ TEST_CASE("non-blocking mode answers first logins in the auth process", "[integr
     CHECK(env.count("accounts") == 2);
     CHECK(env.count("migrations") == 2);
     const std::string log = env.new_log();
-    CHECK(log.find("non-blocking, 4 SQL thread(s)") != std::string::npos);
+    CHECK(log.find("non-blocking, 2 SQL connection(s), 4 hashing thread(s)") != std::string::npos);
     CHECK(logged_by(log, "auth:", "created domain other.example, account bob@other.example"));
     CHECK_FALSE(logged_by(log, "auth-worker", "created domain"));
     // The rename travels back from the asynchronous path too: the session runs as the new name.
@@ -67,7 +68,7 @@ TEST_CASE("blocking=yes runs the same login path in auth-worker processes", "[in
 }
 
 TEST_CASE("bad passdb args stop the auth process with a clear message", "[integration]") {
-    for (const std::string bad : {"threads=0", "threads=many", "blocking=maybe", "pool=4"}) {
+    for (const std::string bad : {"threads=0", "threads=many", "connections=0", "blocking=maybe", "pool=4"}) {
         MigrationEnvOptions o;
         o.passdb_settings = bad;
         MigrationEnv env(o);
@@ -135,4 +136,39 @@ TEST_CASE("an auth process stopped with provider checks in flight fails them cle
     // The provider slots went with the sessions: the new auth process logs users in.
     CHECK(env.imap_login(bob, bob_pw).status == "OK");
     CHECK(env.count("accounts") == 1);
+}
+
+TEST_CASE("non-blocking mode keeps max_connections with many logins on one SQL connection",
+          "[integration]") {
+    // Advisory locks are re-entrant: a session holding slot 0 for one login would be granted
+    // it again for the next, were the slots it holds not skipped.
+    SilentServer slow;
+    MigrationEnvOptions o;
+    o.security = "none";
+    o.provider_port_override = slow.port;
+    o.max_connections = 2;
+    o.slot_wait_seconds = 1;
+    o.timeout_seconds = 3;
+    o.passdb_settings = "connections=1";
+    MigrationEnv env(o);
+    env.start_new_dovecot();
+
+    std::vector<std::thread> threads;
+    std::atomic<int> failed{0};
+    for (int i = 0; i < 6; ++i)
+        threads.emplace_back([&, i] {
+            const std::string user = "user" + std::to_string(i) + "@old.example";
+            if (env.auth_test(user, "whatever", "127.0.0.5" + std::to_string(i)).exit_code != 0)
+                ++failed;
+        });
+    for (auto &t : threads)
+        t.join();
+    CHECK(failed == 6);
+    CHECK(slow.peak == 2);
+    CHECK(slow.total == 2); // the four others gave up waiting for a slot
+    const std::string log = env.new_log();
+    CHECK(log.find("non-blocking, 1 SQL connection(s)") != std::string::npos);
+    CHECK(log.find("connections busy (max_connections)") != std::string::npos);
+    CHECK(env.count("accounts") == 0);
+    CHECK(env.sanitizer_reports().empty());
 }

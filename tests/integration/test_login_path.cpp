@@ -2,6 +2,7 @@
 // our module from the build tree through the shipped conf.d snippet.
 #include "migration_env.hpp"
 #include "process.hpp"
+#include "silent_server.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -278,65 +279,6 @@ TEST_CASE("rejected checks are limited per login and per remote IP", "[integrati
         CHECK(env.auth_test(bob, bob_pw, "127.0.0.32").exit_code == 0);
     }
 }
-
-namespace {
-
-// A provider that accepts connections and never greets: every check holds its connection
-// until our timeout. Counts the most connections it had open at once.
-class SilentServer {
-public:
-    SilentServer() {
-        fd_ = socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        int one = 1;
-        setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        REQUIRE(bind(fd_, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0);
-        socklen_t len = sizeof a;
-        getsockname(fd_, reinterpret_cast<sockaddr *>(&a), &len);
-        port = ntohs(a.sin_port);
-        REQUIRE(listen(fd_, 16) == 0);
-        thread_ = std::thread([this] { serve(); });
-    }
-    ~SilentServer() {
-        stop_ = true;
-        shutdown(fd_, SHUT_RDWR);
-        close(fd_);
-        thread_.join();
-    }
-    int port = 0;
-    std::atomic<int> peak{0};
-    std::atomic<int> total{0};
-
-private:
-    void serve() {
-        std::vector<std::thread> held;
-        while (!stop_) {
-            int c = accept(fd_, nullptr, nullptr);
-            if (c < 0)
-                break;
-            ++total;
-            int now = ++open_;
-            peak = std::max(peak.load(), now);
-            held.emplace_back([this, c] {
-                char buf[64];
-                while (read(c, buf, sizeof buf) > 0) { // until the client gives up
-                }
-                --open_;
-                close(c);
-            });
-        }
-        for (auto &t : held)
-            t.join();
-    }
-    int fd_ = -1;
-    std::atomic<bool> stop_{false};
-    std::atomic<int> open_{0};
-    std::thread thread_;
-};
-
-} // namespace
 
 TEST_CASE("concurrent checks per provider are capped by max_connections", "[integration]") {
     SilentServer slow;
