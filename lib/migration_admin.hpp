@@ -5,8 +5,10 @@
 #include "error.hpp"
 #include "store.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace imapmig {
@@ -31,11 +33,25 @@ struct MigrationFilter {
     long long limit = 0;      // at most this many, lowest IDs first; 0 = all
 };
 
-// The statement list_migrations runs: $1 state ("" = any), $2 local domain ("" = any), $3 active
-// only ("true"/"false"), $4 limit (NULL = all). Public so that bench/scale_bench times and
-// explains it.
+// What the `migrations list` table shows of a migration. The views point into the current row
+// and are valid only during the callback; "" when NULL.
+struct MigrationLine {
+    long long id = 0, messages_copied = 0;
+    std::string_view state, user, provider, last_error;
+    std::string_view last_sync_at; // "YYYY-MM-DD HH:MM:SS", local time, as in MigrationRow
+};
+
+// The statements list_migrations and for_each_migration_line run: $1 state ("" = any), $2
+// local domain ("" = any), $3 active only ("true"/"false"), $4 limit (NULL = all). Public so
+// that bench/scale_bench times and explains them.
 const std::string &migration_list_sql();
+const std::string &migration_line_sql();
 Result<std::vector<MigrationRow>> list_migrations(Connection &conn, const MigrationFilter &filter);
+// The same migrations, fewer columns, handed to `each` row by row as they arrive: a full list
+// of a big campaign (70,000 rows) never sits in memory and prints while PostgreSQL still sends.
+// An error after some rows returns the error; the rows before it were handed on.
+Result<void> for_each_migration_line(Connection &conn, const MigrationFilter &filter,
+                                     const std::function<void(const MigrationLine &)> &each);
 Result<std::optional<MigrationRow>> find_migration(Connection &conn, long long id);
 Result<std::vector<MigrationEvent>> migration_events(Connection &conn, long long id, int limit);
 

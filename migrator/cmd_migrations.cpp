@@ -2,8 +2,9 @@
 #include "cli.hpp"
 
 #include "json.hpp"
-#include "migration_tasks.hpp"
+#include "list_table.hpp"
 #include "migration_admin.hpp"
+#include "migration_tasks.hpp"
 #include "offlineimap_sync.hpp"
 #include "secrets.hpp"
 
@@ -79,19 +80,6 @@ void print_json(const std::vector<MigrationRow> &rows) {
     std::cout << "]\n";
 }
 
-void print_table(const std::vector<MigrationRow> &rows) {
-    std::printf("%-6s %-21s %-32s %-10s %9s  %-19s  %s\n", "ID", "STATE", "USER", "PROVIDER",
-                "MESSAGES", "LAST SYNC", "LAST ERROR");
-    for (const auto &m : rows) {
-        std::string err =
-            m.last_error.size() > 60 ? m.last_error.substr(0, 57) + "..." : m.last_error;
-        std::printf("%-6lld %-21s %-32s %-10s %9lld  %-19s  %s\n", m.id, m.state.c_str(),
-                    m.user.c_str(), m.provider.c_str(), m.messages_copied,
-                    m.last_sync_at.empty() ? "-" : m.last_sync_at.c_str(), err.c_str());
-    }
-    std::fflush(stdout);
-}
-
 // Config + database + one ID argument: the shape of most subcommands here.
 struct Target {
     Config config;
@@ -145,16 +133,31 @@ int cmd_migrations_list(Context &ctx) {
     const long long limit = args->filter.limit;
     if (limit > 0)
         ++args->filter.limit;
-    auto rows = list_migrations(*conn, args->filter);
-    if (!rows)
-        return fail(rows.error().message);
-    const bool cut = limit > 0 && static_cast<long long>(rows.value().size()) > limit;
-    if (cut)
-        rows.value().pop_back();
-    if (args->json)
+    bool cut = false;
+    if (args->json) {
+        auto rows = list_migrations(*conn, args->filter);
+        if (!rows)
+            return fail(rows.error().message);
+        cut = limit > 0 && static_cast<long long>(rows.value().size()) > limit;
+        if (cut)
+            rows.value().pop_back();
         print_json(rows.value());
-    else
-        print_table(rows.value());
+    } else {
+        // Printed as the rows arrive: the table starts at once, however long the list.
+        ListTable table(stdout);
+        long long shown = 0;
+        auto r = for_each_migration_line(*conn, args->filter, [&](const MigrationLine &m) {
+            if (limit > 0 && shown == limit) {
+                cut = true;
+            } else {
+                table.add(m);
+                ++shown;
+            }
+        });
+        if (!r)
+            return fail(r.error().message);
+        table.flush();
+    }
     if (cut)
         std::cerr << "first " << limit << " migrations shown, more match: raise --limit (0: all)\n";
     return exit_ok;
