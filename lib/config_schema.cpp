@@ -543,24 +543,31 @@ void check_provider(Loader &l, const Item &it, const Present &present, ProviderC
         l.error(line, key, "provider name `" + p.name + "` is already used at " + *earlier);
 }
 
-// dsync runs one way (`doveadm sync -1`); two-way through imapc is not offered.
-void check_engine_direction(Loader &l, const Item &it, const Present &present, const Config &c) {
-    if (c.sync.direction != SyncDirection::both)
+// What the dsync engine cannot do: sync both ways (`doveadm sync -1` runs one way; two-way
+// through imapc is not offered) or leave folders uncreated (it creates every folder it syncs).
+void check_dsync_limits(Loader &l, const Item &it, const Present &present, const Config &c) {
+    std::string where;
+    if (c.sync.engine == SyncEngine::dsync)
+        where = "sync.engine";
+    for (const auto &p : c.providers)
+        if (where.empty() && c.engine_for(p) == SyncEngine::dsync)
+            where = "provider " + p.name;
+    if (where.empty())
         return;
-    auto refuse = [&](const std::string &where) {
-        l.error(line_of_key(present, "sync", it.line), "sync.direction",
+    const int line = line_of_key(present, "sync", it.line);
+    if (c.sync.direction == SyncDirection::both)
+        l.error(line, "sync.direction",
                 "`both` is not supported by the dsync engine (" + where +
                     "): it syncs one way; use old-to-new, or sync.engine: offlineimap");
-    };
-    if (c.sync.engine == SyncEngine::dsync)
-        return refuse("sync.engine");
-    for (const auto &p : c.providers)
-        if (c.engine_for(p) == SyncEngine::dsync)
-            return refuse("provider " + p.name);
+    if (!c.sync.create_folders)
+        l.error(line, "sync.create_folders",
+                "`false` is not supported by the dsync engine (" + where +
+                    "): doveadm creates every folder it syncs; remove the setting, or use "
+                    "sync.engine: offlineimap");
 }
 
 void check_main(Loader &l, const Item &it, const Present &present, Config &c) {
-    check_engine_direction(l, it, present, c);
+    check_dsync_limits(l, it, present, c);
     // The default key file must be usable too, not only one named explicitly.
     if (present.count("secret_key_file") == 0)
         if (auto key = load_key_file(c.secret_key_file); !key)

@@ -124,6 +124,16 @@ TEST_CASE("sync.engine: global default, global setting and per-provider override
         CHECK(r.errors[0].message.find("provider second") != std::string::npos);
         CHECK(f.load("sync:\n  direction: both\n" + two_providers).config);
     }
+    SECTION("dsync creates every folder: create_folders false is refused with it") {
+        auto r = f.load("sync:\n  create_folders: false\n" + two_providers +
+                        "    sync:\n      engine: dsync\n");
+        REQUIRE(r.errors.size() == 1);
+        CHECK(r.errors[0].to_string() ==
+              f.path() + ":3: sync.create_folders: `false` is not supported by the dsync engine "
+                         "(provider second): doveadm creates every folder it syncs; remove the "
+                         "setting, or use sync.engine: offlineimap");
+        CHECK(f.load("sync:\n  create_folders: false\n" + two_providers).config);
+    }
 }
 
 TEST_CASE("dovecot_quote keeps '#', '$' and '<' literal and refuses control characters", "[unit]") {
