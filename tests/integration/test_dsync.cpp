@@ -2,6 +2,7 @@
 // PostgreSQL; the worker runs `doveadm sync -1 -R ... imapc:` (as root here).
 #include "migration_env.hpp"
 #include "process.hpp"
+#include "worker_process.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -347,4 +348,59 @@ TEST_CASE("dsync engine: a changed old password is credentials_rejected, as with
     CHECK(env.sql("SELECT attempts = 1 AND next_sync_at > now() + interval '30 s' FROM migrations "
                   "WHERE id = " +
                   id) == "t");
+}
+
+namespace {
+
+// doveadm sync runs of this test's migrations (their config is in its runtime dir).
+int dsync_processes(const MigrationEnv &env) {
+    auto r = run({"pgrep", "-c", "-f", "doveadm -c " + env.runtime_dir});
+    return r.out.empty() ? 0 : std::stoi(r.out);
+}
+
+int64_t new_inbox_messages(MigrationEnv &env) {
+    auto r = env.new_dovecot().doveadm({"-f", "flow", "mailbox", "status", "-u", bob, "messages",
+                                        "INBOX"});
+    const auto at = r.out.find("messages=");
+    return at == std::string::npos ? 0 : std::stoll(r.out.substr(at + 9));
+}
+
+} // namespace
+
+TEST_CASE("dsync engine: a worker stopped in the middle of a sync hands the task back and the "
+          "next run completes it without duplicates",
+          "[integration][dsync]") {
+    MigrationEnv env(dsync_options());
+    env.seed_mail(bob, "", 4000); // long enough to be caught while doveadm copies
+    start_with_dsync(env);
+    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
+    const std::string id = task_of(env, bob);
+    {
+        WorkerProcess w(env, "terminated");
+        int64_t copied = 0;
+        for (int i = 0; i < 600 && copied == 0; ++i) {
+            copied = dsync_processes(env) > 0 ? new_inbox_messages(env) : 0;
+            if (copied == 0)
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        REQUIRE(copied > 0);
+        REQUIRE(copied < 4000); // caught in the middle
+        const auto t0 = std::chrono::steady_clock::now();
+        const int status = w.stop(SIGTERM);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+        CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(15));
+        INFO(w.output());
+        CHECK(w.output().find("interrupted, handed back") != std::string::npos);
+    }
+    CHECK(dsync_processes(env) == 0); // doveadm's whole process group went with the worker
+    CHECK(env.sql("SELECT state || ' ' || (lease_owner IS NULL) FROM migrations") ==
+          "pending true");
+    CHECK(env.sql("SELECT count(*) FROM migration_events WHERE kind = 'synced'") == "0");
+
+    CHECK(sync_once(env, id) == "synced");
+    const auto ids = message_ids(env.new_dovecot(), bob, "INBOX");
+    CHECK(ids.size() == 4000);
+    CHECK(ids == message_ids(env.old.dovecot(), bob, "INBOX"));
+    CHECK(env.logs_free_of_passwords());
 }

@@ -2,6 +2,7 @@
 // module and a master user, PostgreSQL, offlineimap.
 #include "migration_env.hpp"
 #include "process.hpp"
+#include "worker_process.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -16,47 +17,6 @@
 using namespace testsupport;
 
 namespace {
-
-std::string wait_for_state(MigrationEnv &env, const std::string &id,
-                           const std::vector<std::string> &states, int seconds = 120) {
-    std::string state;
-    for (int i = 0; i < seconds * 4; ++i) {
-        state = env.sql("SELECT state FROM migrations WHERE id = " + id);
-        for (const auto &s : states)
-            if (state == s)
-                return state;
-        std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    }
-    return state;
-}
-
-class WorkerProcess {
-public:
-    WorkerProcess(MigrationEnv &env, const std::string &name, bool once = false)
-        : log(env.dir.file(name + ".log")) {
-        std::vector<std::string> argv{migrator_path(), "-c", env.config_path, "worker"};
-        if (once)
-            argv.push_back("--once");
-        SpawnOptions o;
-        o.output_path = log;
-        pid = spawn(argv, o);
-    }
-    ~WorkerProcess() {
-        if (pid > 0)
-            stop_child(pid, SIGTERM, 15000);
-    }
-    int stop(int sig = SIGTERM) {
-        int status = 0;
-        ::kill(pid, sig);
-        for (int i = 0; i < 300 && !child_exited(pid, &status); ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        pid = 0;
-        return status;
-    }
-    std::string output() const { return read_file_or_empty(log); }
-    pid_t pid = 0;
-    std::string log;
-};
 
 // offlineimap processes working for this test's migrations (their rc is in its runtime dir).
 int offlineimap_processes(const MigrationEnv &env) {
