@@ -18,6 +18,9 @@ public:
     class Handle {
     public:
         virtual ~Handle() = default;
+        // The watched descriptor was closed under the watch (libpq closes its socket when it
+        // finds the connection lost): destroying the handle must not touch it any more.
+        virtual void descriptor_closed() {}
     };
 
     enum class Ready { read, write };

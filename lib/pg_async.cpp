@@ -239,6 +239,10 @@ void AsyncSession::fail_all(const Error &error) {
     std::deque<Pending> waiting = std::move(waiting_);
     sent_.clear();
     waiting_.clear();
+    if (conn_ && PQsocket(conn_.get()) < 0) // libpq has closed it already
+        for (auto *watch : {read_watch_.get(), write_watch_.get()})
+            if (watch != nullptr)
+                watch->descriptor_closed();
     read_watch_.reset();
     write_watch_.reset();
     watchdog_.reset();

@@ -24,7 +24,12 @@ public:
         io_ = io_add(fd, what == imapmig::EventLoop::Ready::read ? IO_READ : IO_WRITE,
                      on_ready, this);
     }
-    ~IoHandle() override { io_remove(&io_); }
+    ~IoHandle() override {
+        if (io_ != nullptr)
+            io_remove(&io_);
+    }
+    // Dovecot panics when it cannot unregister a descriptor that is already closed.
+    void descriptor_closed() override { io_remove_closed(&io_); }
 
 private:
     static void on_ready(IoHandle *self) {
