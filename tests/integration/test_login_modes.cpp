@@ -173,8 +173,11 @@ TEST_CASE("non-blocking mode keeps max_connections with many logins on one SQL c
     CHECK(env.sanitizer_reports().empty());
 }
 
-TEST_CASE("non-blocking mode rides out a PostgreSQL restart and outage", "[integration]") {
-    MigrationEnv env;
+TEST_CASE("both modes ride out a PostgreSQL restart and outage", "[integration]") {
+    MigrationEnvOptions o;
+    o.passdb_settings = GENERATE(as<std::string>{}, "", "blocking=yes");
+    INFO("passdb args: " << o.passdb_settings);
+    MigrationEnv env(o);
     env.start_new_dovecot();
     REQUIRE(env.imap_login(bob, bob_pw).status == "OK"); // the sessions are connected now
 
