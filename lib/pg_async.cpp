@@ -22,6 +22,16 @@ AsyncSession::AsyncSession(EventLoop &loop, std::string conninfo,
 
 AsyncSession::~AsyncSession() {
     *alive_ = false;
+    drop_watches();
+}
+
+void AsyncSession::drop_watches() {
+    if (conn_ && PQsocket(conn_.get()) < 0) // libpq has closed it already
+        for (auto *watch : {read_watch_.get(), write_watch_.get()})
+            if (watch != nullptr)
+                watch->descriptor_closed();
+    read_watch_.reset();
+    write_watch_.reset();
 }
 
 void AsyncSession::query(const Statement &statement, std::vector<QueryParam> params, Done done,
@@ -75,8 +85,7 @@ void AsyncSession::connect() {
 
 void AsyncSession::continue_connect() {
     // The socket may change between attempts (several hosts or addresses): watch afresh.
-    read_watch_.reset();
-    write_watch_.reset();
+    drop_watches();
     switch (PQconnectPoll(conn_.get())) {
     case PGRES_POLLING_READING:
         watch(PQsocket(conn_.get()), true, false);
@@ -163,7 +172,11 @@ void AsyncSession::on_readable() {
         fail_all(connection_error(conninfo_, conn_.get()));
         return;
     }
+    auto alive = alive_;
     read_results();
+    // libpq may have found the connection lost while reading results (and closed it).
+    if (*alive && conn_ && PQstatus(conn_.get()) == CONNECTION_BAD)
+        fail_all(connection_error(conninfo_, conn_.get()));
 }
 
 void AsyncSession::read_results() {
@@ -239,12 +252,7 @@ void AsyncSession::fail_all(const Error &error) {
     std::deque<Pending> waiting = std::move(waiting_);
     sent_.clear();
     waiting_.clear();
-    if (conn_ && PQsocket(conn_.get()) < 0) // libpq has closed it already
-        for (auto *watch : {read_watch_.get(), write_watch_.get()})
-            if (watch != nullptr)
-                watch->descriptor_closed();
-    read_watch_.reset();
-    write_watch_.reset();
+    drop_watches();
     watchdog_.reset();
     conn_.reset();
     prepared_.clear();

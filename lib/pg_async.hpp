@@ -86,6 +86,7 @@ private:
     void arm_watchdog();
     void on_watchdog();
     void watch(int fd, bool read, bool write);
+    void drop_watches(); // before the connection goes, or after libpq closed it
 
     EventLoop &loop_;
     const std::string conninfo_;
