@@ -49,23 +49,36 @@ void spin(imapmig::PollLoop &loop, std::chrono::milliseconds how_long) {
     loop.run_until([&] { return over; });
 }
 
+// A MigrationEnv's database and configuration, without Dovecot: what a LoginFlow needs.
+struct FlowEnv {
+    explicit FlowEnv(MigrationEnvOptions o) : env(with_cheap_hash(std::move(o))) {
+        env.write_config();
+        REQUIRE(env.migrator({"db", "upgrade"}).exit_code == 0);
+        auto loaded = imapmig::load_config(env.config_path);
+        REQUIRE(loaded.config);
+        config = std::move(*loaded.config);
+        auto k = imapmig::KeyRing::load(config.secret_key_file, {});
+        REQUIRE(k);
+        keys.emplace(std::move(k.value()));
+    }
+    static MigrationEnvOptions with_cheap_hash(MigrationEnvOptions o) {
+        o.password_scheme = "SHA512-CRYPT";
+        return o;
+    }
+    MigrationEnv env;
+    imapmig::Config config;
+    std::optional<imapmig::KeyRing> keys;
+};
+
 } // namespace
 
 TEST_CASE("first logins racing to create one domain all succeed, the domain made once",
           "[integration]") {
-    MigrationEnvOptions o;
-    o.password_scheme = "SHA512-CRYPT";
-    MigrationEnv env(o);
-    env.write_config();
-    REQUIRE(env.migrator({"db", "upgrade"}).exit_code == 0);
-    auto loaded = imapmig::load_config(env.config_path);
-    REQUIRE(loaded.config);
-    auto keys = imapmig::KeyRing::load(loaded.config->secret_key_file, {});
-    REQUIRE(keys);
-
+    FlowEnv f({});
+    MigrationEnv &env = f.env;
     imapmig::PollLoop loop;
     HeldChecks host;
-    imapmig::LoginFlow flow(*loaded.config, keys.value(), loop, host, 2);
+    imapmig::LoginFlow flow(f.config, *f.keys, loop, host, 2);
     std::map<std::string, imapmig::LoginDecision> decisions;
     for (const auto &[user, pw] : {std::pair{bob, bob_pw}, std::pair{carol, carol_pw}})
         flow.start({user, imapmig::SecretString(pw), "127.0.0.9"},
@@ -101,21 +114,14 @@ TEST_CASE("first logins racing to create one domain all succeed, the domain made
 
 TEST_CASE("shutdown answers logins in flight and frees their provider slots", "[integration]") {
     MigrationEnvOptions o;
-    o.password_scheme = "SHA512-CRYPT";
     o.max_connections = 1;
-    MigrationEnv env(o);
-    env.write_config();
-    REQUIRE(env.migrator({"db", "upgrade"}).exit_code == 0);
-    auto loaded = imapmig::load_config(env.config_path);
-    REQUIRE(loaded.config);
-    auto keys = imapmig::KeyRing::load(loaded.config->secret_key_file, {});
-    REQUIRE(keys);
-
+    FlowEnv f(o);
+    MigrationEnv &env = f.env;
     imapmig::PollLoop loop;
     HeldChecks host;
     std::vector<imapmig::LoginDecision> decisions;
     {
-        imapmig::LoginFlow flow(*loaded.config, keys.value(), loop, host, 1);
+        imapmig::LoginFlow flow(f.config, *f.keys, loop, host, 1);
         flow.start({bob, imapmig::SecretString(bob_pw), ""},
                    [&](imapmig::LoginDecision d) { decisions.push_back(std::move(d)); });
         REQUIRE(loop.run_until([&] { return host.held.size() == 1; }));
@@ -134,7 +140,7 @@ TEST_CASE("shutdown answers logins in flight and frees their provider slots", "[
         CHECK(flow.in_flight() == 0);
     }
     // The flow's sessions are gone and their slots with them: a new flow gets the slot.
-    imapmig::LoginFlow again(*loaded.config, keys.value(), loop, host, 1);
+    imapmig::LoginFlow again(f.config, *f.keys, loop, host, 1);
     std::optional<imapmig::LoginDecision> later;
     again.start({carol, imapmig::SecretString(carol_pw), ""},
                 [&](imapmig::LoginDecision d) { later = std::move(d); });
