@@ -7,11 +7,11 @@
 // (IMAPMIG_MIGRATOR overrides the imap-migrator binary)
 #include "bench_report.hpp"
 
-#include "migration_admin.hpp"
+#include "admin/migration_admin.hpp"
 #include "pg_cluster.hpp"
 #include "process.hpp"
-#include "store.hpp"
-#include "task_queue.hpp"
+#include "db/store.hpp"
+#include "sync/task_queue.hpp"
 #include "temp_dir.hpp"
 
 #include <sys/wait.h>

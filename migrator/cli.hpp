@@ -1,8 +1,8 @@
 // Shared plumbing of imap-migrator's subcommands: the command table, usage errors, config.
 #pragma once
 
-#include "config.hpp"
-#include "store.hpp"
+#include "config/config.hpp"
+#include "db/store.hpp"
 
 #include <optional>
 #include <string>

@@ -1,6 +1,6 @@
 #include "cli.hpp"
 
-#include "dsync_preflight.hpp"
+#include "sync/dsync/dsync_preflight.hpp"
 
 #include <iostream>
 

@@ -1,7 +1,7 @@
 #include "cli.hpp"
 
-#include "schema.hpp"
-#include "store.hpp"
+#include "db/schema.hpp"
+#include "db/store.hpp"
 
 #include <charconv>
 #include <iostream>

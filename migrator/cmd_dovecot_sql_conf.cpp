@@ -1,7 +1,7 @@
 // imap-migrator dovecot-sql-conf: the Dovecot SQL passdb/userdb file for this installation.
 #include "cli.hpp"
 
-#include "dovecot_sql_conf.hpp"
+#include "admin/dovecot_sql_conf.hpp"
 
 #include <iostream>
 

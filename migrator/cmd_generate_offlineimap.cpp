@@ -2,7 +2,7 @@
 // themselves. No password goes into the files: the pythonfile asks imap-migrator for each one.
 #include "cli.hpp"
 
-#include "offlineimap_config.hpp"
+#include "sync/offlineimap/offlineimap_config.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

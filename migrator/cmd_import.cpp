@@ -2,8 +2,8 @@
 #include "cli.hpp"
 #include "import_common.hpp"
 
-#include "csv_import_plan.hpp"
-#include "csv_import_store.hpp"
+#include "import/csv_import_plan.hpp"
+#include "import/csv_import_store.hpp"
 
 #include <iomanip>
 #include <iostream>

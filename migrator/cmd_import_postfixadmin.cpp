@@ -2,9 +2,9 @@
 // schema, in one transaction, with a summary and a report of what was not converted.
 #include "cli.hpp"
 
-#include "csv_import_store.hpp"
-#include "passwords.hpp"
-#include "postfixadmin_import.hpp"
+#include "import/csv_import_store.hpp"
+#include "crypto/passwords.hpp"
+#include "import/postfixadmin_import.hpp"
 
 #include <algorithm>
 #include <iomanip>

@@ -1,6 +1,6 @@
 #include "cli.hpp"
 
-#include "secrets.hpp"
+#include "crypto/secrets.hpp"
 
 #include <yaml-cpp/yaml.h>
 

@@ -1,8 +1,8 @@
 // master-user: the passwd-file line for Dovecot's master passdb, from local_imap's password file.
 #include "cli.hpp"
 
-#include "passwords.hpp"
-#include "secrets.hpp"
+#include "crypto/passwords.hpp"
+#include "crypto/secrets.hpp"
 
 #include <iostream>
 

@@ -1,12 +1,12 @@
 // migrations list|show|stop|resume|resync|finish|delete|secret
 #include "cli.hpp"
 
-#include "json.hpp"
+#include "base/json.hpp"
 #include "list_table.hpp"
-#include "migration_admin.hpp"
-#include "migration_tasks.hpp"
-#include "offlineimap_sync.hpp"
-#include "secrets.hpp"
+#include "admin/migration_admin.hpp"
+#include "db/migration_tasks.hpp"
+#include "sync/offlineimap/offlineimap_sync.hpp"
+#include "crypto/secrets.hpp"
 
 #include <unistd.h>
 

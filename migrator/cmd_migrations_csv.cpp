@@ -2,7 +2,7 @@
 #include "cli.hpp"
 #include "import_common.hpp"
 
-#include "migration_import.hpp"
+#include "import/migration_import.hpp"
 
 #include <iostream>
 

@@ -1,7 +1,7 @@
 // imap-migrator postfix-maps --dbtype postgres DIR: Postfix lookup tables for our schema.
 #include "cli.hpp"
 
-#include "postfix_maps.hpp"
+#include "admin/postfix_maps.hpp"
 
 #include <filesystem>
 #include <iostream>

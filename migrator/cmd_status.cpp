@@ -1,7 +1,7 @@
 // `status`: one line per active migration; redrawn every second on a terminal.
 #include "cli.hpp"
 
-#include "migration_admin.hpp"
+#include "admin/migration_admin.hpp"
 
 #include <unistd.h>
 

@@ -2,7 +2,7 @@
 // 70,000 lines, printf's parsing of the format was a third of the command's own CPU time.
 #pragma once
 
-#include "migration_admin.hpp"
+#include "admin/migration_admin.hpp"
 
 #include <cstdio>
 #include <string>

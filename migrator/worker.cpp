@@ -1,16 +1,16 @@
 #include "worker.hpp"
 
-#include "config.hpp"
-#include "dsync_preflight.hpp"
-#include "dsync_sync.hpp"
-#include "migration_tasks.hpp"
-#include "mailbox_size.hpp"
-#include "offlineimap_sync.hpp"
-#include "provider_guard.hpp"
-#include "schema.hpp"
-#include "secrets.hpp"
-#include "store.hpp"
-#include "task_queue.hpp"
+#include "config/config.hpp"
+#include "sync/dsync/dsync_preflight.hpp"
+#include "sync/dsync/dsync_sync.hpp"
+#include "db/migration_tasks.hpp"
+#include "sync/mailbox_size.hpp"
+#include "sync/offlineimap/offlineimap_sync.hpp"
+#include "db/provider_guard.hpp"
+#include "db/schema.hpp"
+#include "crypto/secrets.hpp"
+#include "db/store.hpp"
+#include "sync/task_queue.hpp"
 
 #include <poll.h>
 #include <signal.h>

@@ -7,9 +7,9 @@
 #include "curl_ioloop.hpp"
 #include "dovecot_loop.hpp"
 
-#include "imap_check.hpp"
-#include "login_flow.hpp"
-#include "work_threads.hpp"
+#include "login/imap_check.hpp"
+#include "login/login_flow.hpp"
+#include "loop/work_threads.hpp"
 
 #include <map>
 #include <memory>

@@ -7,10 +7,10 @@
 #include "async_login.hpp"
 #include "login_result.hpp"
 
-#include "config.hpp"
-#include "imap_check.hpp"
-#include "login_migration.hpp"
-#include "secrets.hpp"
+#include "config/config.hpp"
+#include "login/imap_check.hpp"
+#include "login/login_migration.hpp"
+#include "crypto/secrets.hpp"
 
 #include <imapmig_build_config.h>
 

@@ -2,7 +2,7 @@
 // threads run in the auth process without ever blocking it. Include after Dovecot's headers.
 #pragma once
 
-#include "event_loop.hpp"
+#include "loop/event_loop.hpp"
 
 class DovecotLoop final : public imapmig::EventLoop {
 public:

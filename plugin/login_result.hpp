@@ -2,7 +2,7 @@
 // Include only after Dovecot's headers.
 #pragma once
 
-#include "login_migration.hpp"
+#include "login/login_migration.hpp"
 
 enum passdb_result apply_decision(struct auth_request *request,
                                   const imapmig::LoginDecision &decision);

@@ -1,8 +1,8 @@
 // libFuzzer target for the CSV import's parser and planner (pure code: no database).
 // The first byte picks the options; the rest is the file. Invariants are checked with abort().
-#include "csv_import.hpp"
-#include "csv_import_plan.hpp"
-#include "csv_parser.hpp"
+#include "import/csv_import.hpp"
+#include "import/csv_import_plan.hpp"
+#include "import/csv_parser.hpp"
 
 #include <cstdint>
 #include <cstdlib>

@@ -2,11 +2,11 @@
 // that races between first logins can be set up exactly.
 #include "migration_env.hpp"
 
-#include "config.hpp"
-#include "login_flow.hpp"
-#include "poll_loop.hpp"
-#include "secrets.hpp"
-#include "store.hpp"
+#include "config/config.hpp"
+#include "login/login_flow.hpp"
+#include "loop/poll_loop.hpp"
+#include "crypto/secrets.hpp"
+#include "db/store.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -3,9 +3,9 @@
 // statement on one session.
 #include "pg_cluster.hpp"
 
-#include "pg_async.hpp"
-#include "poll_loop.hpp"
-#include "provider_guard.hpp"
+#include "db/pg_async.hpp"
+#include "loop/poll_loop.hpp"
+#include "db/provider_guard.hpp"
 
 #include <catch2/catch.hpp>
 

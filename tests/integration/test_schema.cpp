@@ -1,8 +1,8 @@
 // Schema upgrades against a real PostgreSQL.
 #include "pg_cluster.hpp"
 
-#include "schema.hpp"
-#include "store.hpp"
+#include "db/schema.hpp"
+#include "db/store.hpp"
 
 #include <catch2/catch.hpp>
 

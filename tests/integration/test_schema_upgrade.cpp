@@ -6,8 +6,8 @@
 #include "process.hpp"
 #include "temp_dir.hpp"
 
-#include "schema.hpp"
-#include "store.hpp"
+#include "db/schema.hpp"
+#include "db/store.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,0 +1,165 @@
+#include "db/store.hpp"
+
+#include <charconv>
+#include <vector>
+
+namespace imapmig {
+
+long long Rows::integer(int row, int col) const {
+    auto t = text(row, col);
+    long long v = 0;
+    std::from_chars(t.data(), t.data() + t.size(), v);
+    return v;
+}
+
+Result<Connection> Connection::open(const std::string &conninfo) {
+    PGconn *raw = PQconnectdb(conninfo.c_str());
+    if (raw == nullptr)
+        return temporary_error("PostgreSQL: out of memory creating a connection");
+    Connection conn(raw);
+    // Server NOTICEs ("... already exists, skipping") would go to stderr of the auth process.
+    PQsetNoticeProcessor(
+        raw, [](void *, const char *) {}, nullptr);
+    if (PQstatus(raw) != CONNECTION_OK)
+        return connection_error(conninfo, raw);
+    return conn;
+}
+
+Error connection_error(const std::string &conninfo, const PGconn *conn) {
+    std::string msg = PQerrorMessage(conn);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' '))
+        msg.pop_back();
+    return temporary_error("PostgreSQL connection (" + redact_conninfo(conninfo) +
+                           ") failed: " + msg);
+}
+
+namespace {
+
+ErrorKind kind_for_sqlstate(std::string_view state) {
+    // Class 23 (integrity) and 22 (data) describe the input; 42 (syntax/undefined object) is
+    // ours; everything else (connection, serialization, resources) may pass on retry.
+    if (state.starts_with("23") || state.starts_with("22"))
+        return ErrorKind::permanent;
+    if (state.starts_with("42"))
+        return ErrorKind::bug;
+    return ErrorKind::temporary;
+}
+
+} // namespace
+
+Error statement_error(std::string_view name, const PGresult *res, const PGconn *conn) {
+    std::string msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' '))
+        msg.pop_back();
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+    ErrorKind kind = state ? kind_for_sqlstate(state) : ErrorKind::temporary;
+    return {kind, "SQL " + std::string(name) + " failed: " + msg};
+}
+
+Error Connection::error_for(std::string_view name, const PGresult *res) const {
+    return statement_error(name, res, conn_.get());
+}
+
+Result<Rows> Connection::exec(std::string_view name, const char *sql,
+                              std::initializer_list<Param> params, bool binary_results) {
+    std::vector<std::string> storage; // libpq wants NUL-terminated text values
+    storage.reserve(params.size());
+    std::vector<const char *> values;
+    std::vector<int> lengths, formats;
+    for (const Param &p : params) {
+        if (p.is_null) {
+            values.push_back(nullptr);
+            lengths.push_back(0);
+            formats.push_back(0);
+            continue;
+        }
+        storage.emplace_back(p.value);
+        values.push_back(storage.back().c_str());
+        lengths.push_back(static_cast<int>(p.value.size()));
+        formats.push_back(p.is_binary ? 1 : 0);
+    }
+    PGresult *res =
+        PQexecParams(conn_.get(), sql, static_cast<int>(values.size()), nullptr, values.data(),
+                     lengths.data(), formats.data(), binary_results ? 1 : 0);
+    Rows rows(res);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
+        return error_for(name, res);
+    return rows;
+}
+
+Result<void> Connection::exec_script(std::string_view name, const std::string &sql) {
+    // PQexec runs the statements in order and stops at the first failure, returning it.
+    PGresult *res = PQexec(conn_.get(), sql.c_str());
+    Rows rows(res);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_EMPTY_QUERY)
+        return error_for(name, res);
+    return {};
+}
+
+Result<Transaction> Transaction::begin(Connection &conn) {
+    auto r = conn.exec("BEGIN", "BEGIN");
+    if (!r)
+        return r.error();
+    return Transaction(conn);
+}
+
+Transaction::~Transaction() {
+    if (open_ && !conn_->broken())
+        (void)conn_->exec("ROLLBACK", "ROLLBACK");
+}
+
+Result<void> Transaction::commit() {
+    open_ = false;
+    auto r = conn_->exec("COMMIT", "COMMIT");
+    if (!r)
+        return r.error();
+    return {};
+}
+
+std::string redact_conninfo(const std::string &conninfo) {
+    if (conninfo.find("://") != std::string::npos) {
+        // URI form: postgresql://user:secret@host/db
+        auto scheme_end = conninfo.find("://") + 3;
+        auto at = conninfo.find('@', scheme_end);
+        auto colon = conninfo.find(':', scheme_end);
+        if (at != std::string::npos && colon != std::string::npos && colon < at)
+            return conninfo.substr(0, colon + 1) + "***" + conninfo.substr(at);
+        return conninfo;
+    }
+    std::string out;
+    size_t pos = 0;
+    while (pos < conninfo.size()) {
+        size_t eq = conninfo.find('=', pos);
+        if (eq == std::string::npos) {
+            out += conninfo.substr(pos);
+            break;
+        }
+        std::string key = conninfo.substr(pos, eq - pos);
+        size_t kstart = key.find_first_not_of(" \t");
+        std::string trimmed = kstart == std::string::npos ? "" : key.substr(kstart);
+        while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\t'))
+            trimmed.pop_back();
+        size_t vstart = conninfo.find_first_not_of(" \t", eq + 1);
+        size_t vend = vstart;
+        if (vstart != std::string::npos && conninfo[vstart] == '\'') {
+            vend = vstart + 1;
+            while (vend < conninfo.size() && conninfo[vend] != '\'')
+                vend += conninfo[vend] == '\\' ? 2 : 1;
+            vend = std::min(vend + 1, conninfo.size());
+        } else if (vstart != std::string::npos) {
+            vend = conninfo.find_first_of(" \t", vstart);
+            if (vend == std::string::npos)
+                vend = conninfo.size();
+        } else {
+            vstart = vend = conninfo.size();
+        }
+        out += key + "=";
+        out += trimmed == "password" ? "***" : conninfo.substr(vstart, vend - vstart);
+        pos = vend;
+    }
+    return out;
+}
+
+} // namespace imapmig

@@ -1,0 +1,44 @@
+// The contract every sync engine (offlineimap, dsync) offers the worker: one run for one
+// migration, a report of its outcome and progress, a cooperative stop.
+#pragma once
+
+#include "config/config.hpp"
+#include "sync/sync_progress.hpp"
+#include "base/secret_string.hpp"
+#include "sync/task_queue.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+
+namespace imapmig {
+
+struct SyncRequest {
+    const Config &config;
+    const ProviderConfig &provider;
+    const ClaimedTask &task;
+    SecretString old_password;
+    SecretString master_password;
+    std::string migrator_binary; // for the pythonfile's cron mode; unused by the worker's runs
+    std::string config_path;
+};
+
+struct SyncReport {
+    RunOutcome outcome = RunOutcome::failed;
+    SyncProgress progress;
+    std::string error;
+    bool cancelled = false;  // stop requested (shutdown): nothing to record
+    bool lease_lost = false; // the admin took the task away: nothing to record
+    bool busy = false;       // an earlier run still holds the sync state: retry shortly
+    std::chrono::milliseconds duration{0};
+};
+
+// Called every couple of seconds while a run goes on; returning false aborts the run.
+using ProgressCallback = std::function<bool(const SyncProgress &)>;
+
+// A migration's sync state (offlineimap's metadata, dsync's state and lock); kept across runs,
+// removed with the migration.
+std::string migration_state_dir(const Config &config, long long migration_id);
+
+} // namespace imapmig
