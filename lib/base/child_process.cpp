@@ -218,6 +218,13 @@ int arrange_fds(const std::vector<InheritedFd> &fds, int lifeline) {
         ::close(life);
         exec_program(argv, envp);
     }
+    // A stop sent to the group before the program existed waits here, blocked; forked
+    // children do not inherit pending signals: pass it on.
+    sigset_t pending;
+    if (::sigpending(&pending) == 0)
+        for (int sig : {SIGTERM, SIGINT, SIGHUP})
+            if (sigismember(&pending, sig) == 1)
+                ::kill(program, sig);
     const int pidfd = open_pidfd(program);
     int64_t kill_at = -1; // set once orphaned
     while (true) {

@@ -158,6 +158,19 @@ TEST_CASE("supervisor: timeout, cancel and a tick that says stop end the run pro
         CHECK(WTERMSIG(r.value().status) == SIGTERM);
         CHECK(r.value().duration < 5s);
     }
+    SECTION("cancelled before the program has even started: it still gets its SIGTERM") {
+        std::atomic<bool> cancel{true};
+        for (int i = 0; i < 5; ++i) {
+            auto spec = shell("exec sleep 30");
+            spec.cancel = &cancel;
+            auto r = run_program(spec);
+            REQUIRE(r);
+            CHECK(r.value().end == ProgramEnd::cancelled);
+            CHECK(WIFSIGNALED(r.value().status));
+            CHECK(WTERMSIG(r.value().status) == SIGTERM);
+            CHECK(r.value().duration < 5s);
+        }
+    }
     SECTION("tick") {
         int ticks = 0;
         auto spec = shell("sleep 30");
