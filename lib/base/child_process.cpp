@@ -208,8 +208,9 @@ int arrange_fds(const std::vector<InheritedFd> &fds, int lifeline) {
 
 [[noreturn]] void guard(const std::vector<InheritedFd> &fds, int lifeline, char *const argv[],
                         char *const envp[], int64_t grace_ms) {
-    ::setpgid(
-        0, 0); // every signal is blocked (spawn_child): a SIGTERM to the group is for the program
+    // Every signal is blocked (spawn_child): a SIGTERM to the group is for the program.
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_NAME, "imapmig-guard"); // its name in ps -o comm and top
     const int life = arrange_fds(fds, lifeline);
     const pid_t program = ::fork();
     if (program < 0)
