@@ -45,8 +45,7 @@ Result<SecretString> render_dsync_config(const Config &config, const ProviderCon
     // The password reaches doveadm through a pipe, read verbatim: a control character would
     // break the settings doveconf passes on.
     const auto pw = old_password.reveal();
-    if (std::any_of(pw.begin(), pw.end(),
-                    [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+    if (std::any_of(pw.begin(), pw.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
         return permanent_error("the old password holds a control character: dsync cannot use it");
     std::string text = "# Written by imap-migrator for one dsync run; removed afterwards.\n";
     text += "!include " + config.sync.dovecot_config + "\n";

@@ -260,4 +260,3 @@ TEST_CASE("doveadm mailbox status and list output", "[unit]") {
     CHECK(parse_mailbox_list("INBOX\nSent Items\n\nArchive/2023\n") ==
           std::vector<std::string>{"INBOX", "Sent Items", "Archive/2023"});
 }
-
