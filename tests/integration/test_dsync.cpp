@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -359,8 +360,8 @@ int dsync_processes(const MigrationEnv &env) {
 }
 
 int64_t new_inbox_messages(MigrationEnv &env) {
-    auto r = env.new_dovecot().doveadm({"-f", "flow", "mailbox", "status", "-u", bob, "messages",
-                                        "INBOX"});
+    auto r = env.new_dovecot().doveadm(
+        {"-f", "flow", "mailbox", "status", "-u", bob, "messages", "INBOX"});
     const auto at = r.out.find("messages=");
     return at == std::string::npos ? 0 : std::stoll(r.out.substr(at + 9));
 }
@@ -399,6 +400,76 @@ TEST_CASE("dsync engine: a worker stopped in the middle of a sync hands the task
     CHECK(env.sql("SELECT count(*) FROM migration_events WHERE kind = 'synced'") == "0");
 
     CHECK(sync_once(env, id) == "synced");
+    const auto ids = message_ids(env.new_dovecot(), bob, "INBOX");
+    CHECK(ids.size() == 4000);
+    CHECK(ids == message_ids(env.old.dovecot(), bob, "INBOX"));
+    CHECK(env.logs_free_of_passwords());
+}
+
+namespace {
+
+// Files under dir whose content holds text.
+std::vector<std::string> files_containing(const std::string &dir, const std::string &text) {
+    std::vector<std::string> found;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+         it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (it->is_regular_file(ec) &&
+            read_file_or_empty(it->path().string()).find(text) != std::string::npos)
+            found.push_back(it->path().string());
+    }
+    return found;
+}
+
+std::vector<std::string> run_dirs(const MigrationEnv &env) {
+    std::vector<std::string> dirs;
+    std::error_code ec;
+    for (const auto &e : std::filesystem::directory_iterator(env.runtime_dir, ec))
+        if (e.is_directory(ec))
+            dirs.push_back(e.path().filename().string());
+    return dirs;
+}
+
+} // namespace
+
+TEST_CASE("dsync engine: a worker killed outright leaves no doveadm running and no password on "
+          "disk; the next start removes what it left",
+          "[integration][dsync][kill]") {
+    MigrationEnv env(dsync_options());
+    env.seed_mail(bob, "", 4000);
+    start_with_dsync(env);
+    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
+    const std::string id = task_of(env, bob);
+    // A run directory a worker killed before this version left: the password in a file.
+    const std::string stale = env.runtime_dir + "/migration" + id + "-dsync-Xy12Zw";
+    make_dir(stale, 0700);
+    write_file(stale + "/doveadm.conf", "imapc_password = \"" + bob_pw + "\"\n", 0600);
+    {
+        WorkerProcess w(env, "killed");
+        int64_t copied = 0;
+        for (int i = 0; i < 600 && copied == 0; ++i) {
+            copied = dsync_processes(env) > 0 ? new_inbox_messages(env) : 0;
+            if (copied == 0)
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        REQUIRE(copied > 0);
+        REQUIRE(copied < 4000);
+        CHECK_FALSE(std::filesystem::exists(stale)); // removed at start
+        // While doveadm copies, it has the password from a pipe: no file holds it.
+        CHECK(files_containing(env.runtime_dir, bob_pw).empty());
+        const auto children = descendants(w.pid);
+        REQUIRE_FALSE(children.empty());
+        w.stop(SIGKILL);
+        CHECK(wait_pids_gone(children, 15000));
+        CHECK(dsync_processes(env) == 0);
+    }
+    CHECK(files_containing(env.runtime_dir, bob_pw).empty());
+    CHECK(files_containing(env.state_dir, bob_pw).empty());
+    CHECK(run_dirs(env).size() == 1); // the killed run's, without a secret in it
+
+    env.sql("UPDATE migrations SET lease_expires = now() - interval '1 s' RETURNING id");
+    CHECK(sync_once(env, id) == "synced");
+    CHECK(run_dirs(env).empty());
     const auto ids = message_ids(env.new_dovecot(), bob, "INBOX");
     CHECK(ids.size() == 4000);
     CHECK(ids == message_ids(env.old.dovecot(), bob, "INBOX"));

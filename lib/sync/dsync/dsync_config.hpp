@@ -1,6 +1,6 @@
 // The dsync engine's inputs to doveadm: the private per-run config (the new server's
-// dovecot.conf plus the imapc settings for one old account, password included: written 0600,
-// removed after the run) and the command line, which never holds a secret.
+// dovecot.conf plus the imapc settings for one old account, the password read from a pipe:
+// written 0600, removed after the run) and the command line, which never holds a secret.
 #pragma once
 
 #include "config/config.hpp"
@@ -20,6 +20,10 @@ inline constexpr std::string_view system_ca_bundle = "/etc/ssl/certs/ca-certific
 // keep their literal meaning. Control characters cannot be written: an error (never showing
 // the value).
 Result<std::string> dovecot_quote(std::string_view value);
+
+// The fd from which doveadm reads the old password (a pipe holding it and then EOF): the run
+// config says `imapc_password = </dev/fd/4`, so no file ever holds the password.
+inline constexpr int dsync_password_fd = 4;
 
 // `!include` of sync.dovecot_config, then imapc_host/port/ssl/ssl_verify/user/password,
 // ssl_client_ca_file and `imapc_features = guid-forced` (message GUIDs from the headers: what

@@ -1,0 +1,88 @@
+// run_offlineimap against a fake offlineimap (a shell script): the engine contract on top of the
+// process supervisor, without servers.
+#include "sync/offlineimap/offlineimap_sync.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace imapmig;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct FakeRun {
+    explicit FakeRun(const std::string &script) {
+        char tmpl[] = "/tmp/imapmig-fakeoi-XXXXXX";
+        REQUIRE(::mkdtemp(tmpl) != nullptr);
+        dir = tmpl;
+        config.local_imap = LocalImapConfig{"127.0.0.1", 1143, "imap-migrator", "/etc/m.pass"};
+        config.sync.offlineimap = dir + "/offlineimap";
+        config.sync.state_dir = dir + "/state";
+        config.sync.runtime_dir = dir + "/run";
+        provider.name = "oldmail";
+        provider.host = "imap.old.example";
+        task.id = 7;
+        task.old_login = "bob@old.example";
+        task.local_user = "bob@new.example";
+        std::ofstream(config.sync.offlineimap) << "#!/bin/sh\n" << script;
+        ::chmod(config.sync.offlineimap.c_str(), 0700);
+    }
+    ~FakeRun() { fs::remove_all(dir); }
+    SyncReport run(const std::atomic<bool> &cancel, const ProgressCallback &progress = {}) {
+        SyncRequest rq{config, provider, task, SecretString("S3cret-old"),
+                       SecretString("M4ster-pw")};
+        return run_offlineimap(rq, cancel, progress);
+    }
+    std::string dir;
+    Config config;
+    ProviderConfig provider;
+    ClaimedTask task;
+};
+
+} // namespace
+
+TEST_CASE("offlineimap run: the passwords come through fd 3 and never back in the error",
+          "[unit]") {
+    // Echoes what it was given into its error lines, as a careless program might.
+    FakeRun fake("doc=$(cat <&3)\n"
+                 "echo \"error::Account+sync+migration7:ERROR%3A+got+$doc\"\n"
+                 "echo \"Traceback: $doc\"\n"
+                 "exit 1\n");
+    std::atomic<bool> cancel{false};
+    SyncReport r = fake.run(cancel);
+    CHECK(r.outcome == SyncOutcome::failed);
+    INFO(r.error);
+    CHECK(r.error.find("ERROR: got") != std::string::npos);
+    CHECK(r.error.find("migration7-old") != std::string::npos); // the document did arrive
+    CHECK(r.error.find("S3cret-old") == std::string::npos);
+    CHECK(r.error.find("M4ster-pw") == std::string::npos);
+    // Nothing of the run is left in the runtime dir.
+    CHECK(fs::is_empty(fake.config.sync.runtime_dir));
+}
+
+TEST_CASE("offlineimap run: a stop request and a lost lease end the run at once", "[unit]") {
+    FakeRun fake("exec sleep 30\n");
+    SECTION("cancelled") {
+        std::atomic<bool> cancel{true};
+        SyncReport r = fake.run(cancel);
+        CHECK(r.outcome == SyncOutcome::cancelled);
+        CHECK(r.duration < std::chrono::seconds(5));
+    }
+    SECTION("lease lost") {
+        std::atomic<bool> cancel{false};
+        SyncReport r = fake.run(cancel, [](const SyncProgress &) { return false; });
+        CHECK(r.outcome == SyncOutcome::lease_lost);
+        CHECK(r.duration < std::chrono::seconds(8));
+    }
+}
+
+TEST_CASE("offlineimap run: a locked account is busy, not failed", "[unit]") {
+    FakeRun fake("echo 'error::Account+sync+migration7:ERROR%3A+Could+not+lock+account+"
+                 "migration7.'\nexit 1\n");
+    std::atomic<bool> cancel{false};
+    CHECK(fake.run(cancel).outcome == SyncOutcome::busy);
+}
