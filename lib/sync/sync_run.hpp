@@ -26,6 +26,9 @@ struct SyncRequest {
 
 struct SyncReport {
     RunOutcome outcome = RunOutcome::failed;
+    // Synced with nothing left for a next run (dsync exit 0, not 2: "changed while it synced").
+    // The first complete run ends a `cutover: proxy` migration's proxy window.
+    bool complete = false;
     SyncProgress progress;
     std::string error;
     bool cancelled = false;  // stop requested (shutdown): nothing to record

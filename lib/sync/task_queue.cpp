@@ -119,7 +119,7 @@ Result<void> TaskQueue::release(const ClaimedTask &task, const std::string &why,
 
 Result<void> TaskQueue::record(const ClaimedTask &task, RunOutcome outcome, const SyncProgress &p,
                                const std::string &error, std::chrono::milliseconds duration,
-                               int interval_minutes) {
+                               int interval_minutes, bool complete) {
     const bool ok = outcome == RunOutcome::synced;
     const long long next_secs =
         ok ? interval_minutes * 60LL
@@ -134,7 +134,13 @@ Result<void> TaskQueue::record(const ClaimedTask &task, RunOutcome outcome, cons
         "                 ELSE secret_key_id END,"
         " finished_at = CASE WHEN $3 = 'synced' AND finish_requested THEN now() END,"
         " last_sync_at = CASE WHEN $3 = 'synced' THEN now() ELSE last_sync_at END,"
-        " next_sync_at = now() + make_interval(secs => $4::bigint::double precision),"
+        // The proxy window ends with the first complete run; an incomplete one (dsync exit 2)
+        // while users are still proxied is run again soon rather than after the interval.
+        " first_synced_at = CASE WHEN $3 = 'synced' AND $11::boolean AND first_synced_at IS NULL"
+        "                   THEN now() ELSE first_synced_at END,"
+        " next_sync_at = now() + make_interval(secs => CASE WHEN $3 = 'synced'"
+        "   AND NOT $11::boolean AND proxy_until_synced AND first_synced_at IS NULL THEN 30"
+        "   ELSE $4::bigint END::double precision),"
         " attempts = CASE WHEN $3 = 'synced' THEN 0 ELSE attempts + 1 END,"
         " last_error = NULLIF($5, ''),"
         " folders_total = $6, folders_done = $7, messages_total = $8, messages_copied = $9,"
@@ -143,7 +149,7 @@ Result<void> TaskQueue::record(const ClaimedTask &task, RunOutcome outcome, cons
         {std::to_string(task.id), owner_, outcome_state(outcome), std::to_string(next_secs), error,
          std::to_string(p.folders_seen), std::to_string(p.folders_done),
          std::to_string(p.messages_total), std::to_string(task.messages_before + p.messages_copied),
-         std::to_string(p.bytes)});
+         std::to_string(p.bytes), complete ? "true" : "false"});
     if (!r)
         return r.error();
     if (r.value().empty())

@@ -45,7 +45,7 @@ public:
                          std::chrono::seconds delay = std::chrono::seconds(0));
     Result<void> record(const ClaimedTask &task, RunOutcome outcome, const SyncProgress &progress,
                         const std::string &error, std::chrono::milliseconds duration,
-                        int interval_minutes);
+                        int interval_minutes, bool complete);
 
     const std::string &owner() const { return owner_; }
 

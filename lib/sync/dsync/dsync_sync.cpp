@@ -239,6 +239,7 @@ void decide(const SyncRequest &rq, const DsyncLog &log, int status, SyncReport &
     const bool ok = WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 2);
     if (ok) {
         report.outcome = RunOutcome::synced;
+        report.complete = WEXITSTATUS(status) == 0;
         return;
     }
     report.outcome =

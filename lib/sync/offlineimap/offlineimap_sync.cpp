@@ -188,6 +188,7 @@ SyncReport run_offlineimap(const SyncRequest &rq, const std::atomic<bool> &cance
         report.error = written.error().message;
     } else if (st.parser.succeeded() && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         report.outcome = RunOutcome::synced;
+        report.complete = true;
     } else {
         report.outcome =
             st.parser.old_login_rejected() ? RunOutcome::credentials_rejected : RunOutcome::failed;
