@@ -5,6 +5,7 @@
 #include "crypto/secrets.hpp"
 #include "db/migration_tasks.hpp"
 #include "db/provider_guard.hpp"
+#include "db/providers_table.hpp"
 #include "db/schema.hpp"
 #include "db/store.hpp"
 #include "sync/dsync/dsync_preflight.hpp"
@@ -132,7 +133,7 @@ void record_report(TaskQueue &queue, const Job &job, const SyncReport &report) {
         break;
     }
     auto r = queue.record(t, report.outcome, report.progress, report.error, report.duration,
-                          job.setup->config.sync.interval_minutes);
+                          job.setup->config.sync.interval_minutes, report.complete);
     std::ostringstream msg;
     msg << task_label(t) << ": ";
     if (report.outcome == SyncOutcome::synced)
@@ -199,6 +200,7 @@ private:
     void wait_or_stop(std::chrono::seconds how_long);
     void handle_signal();
     void reload();
+    void publish_endpoints();
     void shutdown();
 
     Options options_;
@@ -211,6 +213,13 @@ private:
     int done_fd_ = -1; // eventfd written by each job as it ends
     bool stopping_ = false;
 };
+
+// Where Dovecot proxies `cutover: proxy` users: follows the configuration, not the first login
+// that happened to write it.
+void Worker::publish_endpoints() {
+    if (auto r = publish_providers(*conn_, setup_->config); !r)
+        log_line("worker: providers not published for the proxy: " + r.error().message);
+}
 
 bool Worker::connect() {
     auto c = Connection::open(setup_->config.database);
@@ -231,6 +240,7 @@ bool Worker::connect() {
         return false;
     }
     conn_ = std::make_unique<Connection>(std::move(c.value()));
+    publish_endpoints();
     // NOTIFY from the plugin: a first login just created a task.
     if (auto l = conn_->exec("listen", "LISTEN imap_migration"); !l) {
         log_line("worker: " + l.error().message);
@@ -337,6 +347,8 @@ void Worker::reload() {
     }
     setup_ = fresh.value(); // running syncs keep the setup they started with
     spare_.reset();
+    if (conn_ && !conn_->broken())
+        publish_endpoints();
     log_line("worker: configuration reloaded");
 }
 

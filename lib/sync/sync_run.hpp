@@ -24,6 +24,9 @@ struct SyncRequest {
 
 struct SyncReport {
     SyncOutcome outcome = SyncOutcome::failed;
+    // Synced with nothing left for a next run (dsync exit 0, not 2: "changed while it synced").
+    // The first complete run ends a `cutover: proxy` migration's proxy window.
+    bool complete = false;
     SyncProgress progress;
     std::string error; // never holds either password
     std::chrono::milliseconds duration{0};

@@ -129,7 +129,7 @@ long long messages_copied_after(const ClaimedTask &task, SyncOutcome outcome,
 
 Result<void> TaskQueue::record(const ClaimedTask &task, SyncOutcome outcome, const SyncProgress &p,
                                const std::string &error, std::chrono::milliseconds duration,
-                               int interval_minutes) {
+                               int interval_minutes, bool complete) {
     const auto state = outcome_state(outcome);
     if (!state)
         return bug_error("TaskQueue::record: a run that was not synced, failed or rejected");
@@ -147,7 +147,13 @@ Result<void> TaskQueue::record(const ClaimedTask &task, SyncOutcome outcome, con
         "                 ELSE secret_key_id END,"
         " finished_at = CASE WHEN $3 = 'synced' AND finish_requested THEN now() END,"
         " last_sync_at = CASE WHEN $3 = 'synced' THEN now() ELSE last_sync_at END,"
-        " next_sync_at = now() + make_interval(secs => $4::bigint::double precision),"
+        // The proxy window ends with the first complete run; an incomplete one (dsync exit 2)
+        // while users are still proxied is run again soon rather than after the interval.
+        " first_synced_at = CASE WHEN $3 = 'synced' AND $11::boolean AND first_synced_at IS NULL"
+        "                   THEN now() ELSE first_synced_at END,"
+        " next_sync_at = now() + make_interval(secs => CASE WHEN $3 = 'synced'"
+        "   AND NOT $11::boolean AND proxy_until_synced AND first_synced_at IS NULL THEN 30"
+        "   ELSE $4::bigint END::double precision),"
         " attempts = CASE WHEN $3 = 'synced' THEN 0 ELSE attempts + 1 END,"
         " last_error = NULLIF($5, ''),"
         " folders_total = $6, folders_done = $7, messages_total = $8, messages_copied = $9,"
@@ -156,7 +162,7 @@ Result<void> TaskQueue::record(const ClaimedTask &task, SyncOutcome outcome, con
         {std::to_string(task.id), owner_, *state, std::to_string(next_secs), error,
          std::to_string(p.folders_seen), std::to_string(p.folders_done),
          std::to_string(p.messages_total), std::to_string(messages_copied_after(task, outcome, p)),
-         std::to_string(p.bytes)});
+         std::to_string(p.bytes), complete ? "true" : "false"});
     if (!r)
         return r.error();
     if (r.value().empty())

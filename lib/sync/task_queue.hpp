@@ -45,7 +45,7 @@ public:
     // that: messages an earlier run copied without counting them (killed) count again.
     Result<void> record(const ClaimedTask &task, SyncOutcome outcome, const SyncProgress &progress,
                         const std::string &error, std::chrono::milliseconds duration,
-                        int interval_minutes);
+                        int interval_minutes, bool complete);
 
 private:
     Result<void> event(long long id, const std::string &kind, const std::string &message,

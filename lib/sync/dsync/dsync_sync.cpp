@@ -242,6 +242,7 @@ SyncReport run_dsync(const SyncRequest &rq, const std::atomic<bool> &cancel,
         return finish();
     }
     report.outcome = decide(log, run.value());
+    report.complete = report.outcome == SyncOutcome::synced && run.value().exit_code() == 0;
     if (report.outcome == SyncOutcome::failed ||
         report.outcome == SyncOutcome::credentials_rejected) {
         std::string error = run.value().end == ProgramEnd::timed_out

@@ -121,8 +121,10 @@ SyncReport run_offlineimap(const SyncRequest &rq, const std::atomic<bool> &cance
     report.duration = run.value().duration;
     report.progress = parser.progress();
     report.outcome = outcome_of(parser, run.value());
-    if (report.outcome == SyncOutcome::synced)
+    if (report.outcome == SyncOutcome::synced) {
         report.progress.messages_present = report.progress.messages_total;
+        report.complete = true; // offlineimap has no "changed meanwhile" result
+    }
     else if (report.outcome != SyncOutcome::cancelled && report.outcome != SyncOutcome::lease_lost)
         report.error = scrub(describe_failure(parser, run.value(), other_lines), spec.secrets);
     return report;
