@@ -14,7 +14,7 @@ namespace imapmig {
 namespace {
 
 LoginDecision decide(LoginOutcome outcome, LogLevel level, std::string message) {
-    return {outcome, level, std::move(message), {}};
+    return {outcome, level, std::move(message), {}, std::nullopt};
 }
 
 std::string provider_label(const ProviderConfig &p) {
