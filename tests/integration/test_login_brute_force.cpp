@@ -34,6 +34,9 @@ struct BruteForceEnv {
         o.auth_debug = false;
         o.max_connections = 50; // the limits under test, not the slots, hold the attempts
         o.slot_wait_seconds = 10;
+        // A check that times out is a temporary failure and rightly does not count, which
+        // would let one more LOGIN through: on a loaded test machine, give checks time.
+        o.timeout_seconds = 30;
         return o;
     }
     // attempts(i) for i in [0, total), `parallel` at a time; returns how many logged in.
