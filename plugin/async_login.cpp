@@ -4,7 +4,8 @@
 
 #include "login_result.hpp"
 
-#include <exception>
+#include "loop/guarded.hpp"
+
 #include <malloc.h>
 
 namespace {
@@ -18,9 +19,12 @@ int with_few_arenas(int threads) {
 
 } // namespace
 
-AsyncLogins::AsyncLogins(const imapmig::Config &config, const imapmig::KeyRing &keys,
-                         int threads, int connections)
-    : threads_(loop_, with_few_arenas(threads)), flow_(config, keys, loop_, *this, connections) {}
+AsyncLogins::AsyncLogins(const imapmig::Config &config, const imapmig::KeyRing &keys, int threads,
+                         int connections)
+    : loop_([this](const std::string &what) { fail_all(what); }),
+      curl_([this](const std::string &what) { fail_all(what); }),
+      threads_(loop_, with_few_arenas(threads)), store_(loop_, config.database, connections),
+      flow_(config, keys, loop_, *this, store_) {}
 
 AsyncLogins::~AsyncLogins() {
     if (flow_.in_flight() > 0)
@@ -33,17 +37,22 @@ AsyncLogins::~AsyncLogins() {
     flow_.shutdown("auth process shutting down during the provider check");
 }
 
-void AsyncLogins::verify(struct auth_request *request, const char *password,
-                         verify_plain_callback_t *callback) {
-    imapmig::LoginRequest login{request->fields.user, imapmig::SecretString(password), {}};
-    if (request->fields.remote_ip.family != 0)
-        login.remote_ip = net_ip2addr(&request->fields.remote_ip);
-    auth_request_ref(request);
-    flow_.start(std::move(login), [request, callback](imapmig::LoginDecision decision) {
-        struct auth_request *r = request;
-        callback(apply_decision(r, decision), r);
-        auth_request_unref(&r);
-    });
+void AsyncLogins::verify(imapmig::LoginRequest request, std::shared_ptr<LoginAnswer> answer) {
+    flow_.start(std::move(request),
+                [answer](imapmig::LoginDecision decision) { answer->answer(decision); });
+}
+
+void AsyncLogins::fail_all(const std::string &what) noexcept {
+    imapmig::run_guarded(
+        [&] {
+            i_error("imapmigration: internal error: %s; answering the %zu first login(s) in "
+                    "flight",
+                    what.c_str(), flow_.in_flight());
+            curl_.abandon_all();
+            checks_.clear();
+            flow_.shutdown("internal error: " + what);
+        },
+        [](const std::string &) {});
 }
 
 void AsyncLogins::check(const imapmig::ProviderConfig &provider, const std::string &login,
@@ -63,15 +72,12 @@ void AsyncLogins::check(const imapmig::ProviderConfig &provider, const std::stri
 
 void AsyncLogins::on_check_done(void *context, int curl_code) {
     auto *c = static_cast<Check *>(context);
-    imapmig::CheckResult result{imapmig::CheckOutcome::temporary, ""};
-    try {
-        result = c->handle->finish(curl_code, 0);
-    } catch (const std::exception &e) {
-        result = {imapmig::CheckOutcome::temporary, e.what()};
-    }
     auto done = std::move(c->done);
+    imapmig::CheckResult result{imapmig::CheckOutcome::temporary, ""};
+    imapmig::run_guarded([&] { result = c->handle->finish(curl_code, 0); },
+                         [&](const std::string &what) { result.detail = what; });
     c->owner->checks_.erase(c);
-    done(result);
+    done(result); // a LoginFlow continuation: guarded by the flow
 }
 
 void AsyncLogins::offload(std::function<void()> work, std::function<void()> done) {

@@ -2,6 +2,7 @@
 
 #include "curl_ioloop.hpp"
 
+#include "loop/guarded.hpp"
 
 struct CurlIoloop::Socket {
     CurlIoloop *loop;
@@ -29,7 +30,7 @@ struct CurlIoloop::Socket {
     }
 };
 
-CurlIoloop::CurlIoloop() : multi_(curl_multi_init()) {
+CurlIoloop::CurlIoloop(Fail fail) : fail_(std::move(fail)), multi_(curl_multi_init()) {
     if (multi_ == nullptr)
         return;
     curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, on_socket);
@@ -62,15 +63,21 @@ void CurlIoloop::abandon_all() {
 
 int CurlIoloop::on_socket(CURL *, curl_socket_t fd, int what, void *userp, void *) {
     auto *self = static_cast<CurlIoloop *>(userp);
-    if (what == CURL_POLL_REMOVE) {
-        self->sockets_.erase(fd);
-        return 0;
-    }
-    auto &s = self->sockets_[fd];
-    if (!s)
-        s = std::make_unique<Socket>(Socket{self, fd});
-    s->watch(what);
-    return 0;
+    int result = 0;
+    // -1 makes libcurl fail the transfer: its owner hears of it as a failed check.
+    imapmig::run_guarded(
+        [&] {
+            if (what == CURL_POLL_REMOVE) {
+                self->sockets_.erase(fd);
+                return;
+            }
+            auto &s = self->sockets_[fd];
+            if (!s)
+                s = std::make_unique<Socket>(Socket{self, fd});
+            s->watch(what);
+        },
+        [&](const std::string &) { result = -1; });
+    return result;
 }
 
 int CurlIoloop::on_timer(CURLM *, long timeout_ms, void *userp) {
@@ -95,10 +102,15 @@ void CurlIoloop::on_timeout(CurlIoloop *self) {
     self->action(CURL_SOCKET_TIMEOUT, 0);
 }
 
+// Every entry from Dovecot's ioloop (sockets, timer) comes through here.
 void CurlIoloop::action(curl_socket_t fd, int flags) {
-    int running = 0;
-    curl_multi_socket_action(multi_, fd, flags, &running);
-    collect_done();
+    imapmig::run_guarded(
+        [&] {
+            int running = 0;
+            curl_multi_socket_action(multi_, fd, flags, &running);
+            collect_done();
+        },
+        fail_);
 }
 
 void CurlIoloop::collect_done() {

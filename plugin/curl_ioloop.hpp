@@ -4,14 +4,19 @@
 
 #include <curl/curl.h>
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <string>
 
 class CurlIoloop {
 public:
     using DoneCallback = void (*)(void *context, int curl_code);
 
-    CurlIoloop();
+    // fail: what an exception out of libcurl's callbacks becomes (loop/guarded.hpp); it must
+    // answer the transfers' owners.
+    using Fail = std::function<void(const std::string &what)>;
+    explicit CurlIoloop(Fail fail);
     ~CurlIoloop(); // abandons unfinished transfers without calling back
     CurlIoloop(const CurlIoloop &) = delete;
     CurlIoloop &operator=(const CurlIoloop &) = delete;
@@ -32,6 +37,7 @@ private:
     void action(curl_socket_t fd, int flags);
     void collect_done();
 
+    Fail fail_;
     CURLM *multi_ = nullptr;
     struct timeout *timeout_ = nullptr;
     std::map<curl_socket_t, std::unique_ptr<Socket>> sockets_;

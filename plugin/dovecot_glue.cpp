@@ -5,12 +5,12 @@
 #include "dovecot_glue.hpp"
 
 #include "async_login.hpp"
+#include "blocking_login.hpp"
 #include "login_result.hpp"
 
 #include "config/config.hpp"
-#include "login/imap_check.hpp"
-#include "login/login_migration.hpp"
 #include "crypto/secrets.hpp"
+#include "loop/guarded.hpp"
 
 #include <imapmig_build_config.h>
 
@@ -28,19 +28,29 @@ struct ModuleArgs {
     int connections = 2; // PostgreSQL, pipelined
 };
 
-// Everything a process needs to answer logins. Immovable: migrator refers to config.
+// Everything a process needs to answer logins. Immovable: mode refers to config.
 struct PluginState {
-    PluginState(imapmig::Config cfg, imapmig::KeyRing keys, const ModuleArgs &a)
-        : config(std::move(cfg)), keys(keys), args(a),
-          migrator(config, std::move(keys), std::make_unique<imapmig::CurlCredentialChecker>()) {}
+    PluginState(imapmig::Config cfg, imapmig::KeyRing k, const ModuleArgs &a)
+        : config(std::move(cfg)), keys(std::move(k)), args(a) {}
     PluginState(const PluginState &) = delete;
     PluginState &operator=(const PluginState &) = delete;
+
+    // Built by the first login (not in preinit, which also runs in processes that never answer
+    // one): only the mode the passdb args select.
+    LoginMode &login_mode() {
+        if (!mode) {
+            if (args.blocking)
+                mode = std::make_unique<BlockingLogins>(config, keys);
+            else
+                mode = std::make_unique<AsyncLogins>(config, keys, args.threads, args.connections);
+        }
+        return *mode;
+    }
 
     const imapmig::Config config;
     const imapmig::KeyRing keys;
     const ModuleArgs args;
-    imapmig::LoginMigrator migrator;     // blocking mode (auth-worker)
-    std::unique_ptr<AsyncLogins> async; // non-blocking mode, started by the first login
+    std::unique_ptr<LoginMode> mode;
 };
 
 // Dovecot allocates this from a pool and runs no constructors: a plain struct whose first
@@ -107,15 +117,6 @@ std::unique_ptr<PluginState> load_state(const ModuleArgs &args) {
     return std::make_unique<PluginState>(std::move(*loaded.config), std::move(keys.value()), args);
 }
 
-enum passdb_result verify(PluginState &state, struct auth_request *request, const char *password) {
-    const imapmig::SecretString secret(password);
-    std::string remote_ip;
-    if (request->fields.remote_ip.family != 0)
-        remote_ip = net_ip2addr(&request->fields.remote_ip);
-    return apply_decision(request,
-                          state.migrator.verify({request->fields.user, secret, remote_ip}));
-}
-
 } // namespace
 
 struct passdb_module *imapmigration_preinit(pool_t pool, const char *args) {
@@ -152,21 +153,19 @@ void imapmigration_deinit(struct passdb_module *module) {
 void imapmigration_verify_plain(struct auth_request *request, const char *password,
                                 verify_plain_callback_t *callback) {
     auto *m = reinterpret_cast<imapmigration_passdb_module *>(request->passdb->passdb);
-    enum passdb_result result = PASSDB_RESULT_INTERNAL_FAILURE;
-    try {
-        PluginState &state = *m->state;
-        if (!request->passdb->passdb->blocking) {
-            if (!state.async)
-                state.async = std::make_unique<AsyncLogins>(
-                    state.config, state.keys, state.args.threads, state.args.connections);
-            state.async->verify(request, password, callback);
-            return;
-        }
-        result = verify(state, request, password);
-    } catch (const std::exception &e) {
-        e_error(authdb_event(request), "internal error: %s", e.what());
-    } catch (...) {
-        e_error(authdb_event(request), "internal error: unknown exception");
-    }
-    callback(result, request);
+    std::shared_ptr<LoginAnswer> answer;
+    imapmig::run_guarded(
+        [&] {
+            answer = std::make_shared<LoginAnswer>(request, callback);
+            m->state->login_mode().verify(login_request(request, password), answer);
+        },
+        [&](const std::string &what) {
+            if (answer)
+                return answer->answer({imapmig::LoginOutcome::temporary_failure,
+                                       imapmig::LogLevel::error,
+                                       "internal error: " + what,
+                                       {}});
+            e_error(authdb_event(request), "internal error: %s", what.c_str());
+            callback(PASSDB_RESULT_INTERNAL_FAILURE, request);
+        });
 }

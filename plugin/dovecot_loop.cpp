@@ -2,27 +2,17 @@
 
 #include "dovecot_loop.hpp"
 
-#include <exception>
+#include "loop/guarded.hpp"
 
 namespace {
 
-// No exception may unwind through Dovecot's C frames.
-void run_guarded(const std::function<void()> &callback) {
-    try {
-        callback();
-    } catch (const std::exception &e) {
-        i_error("imapmigration: internal error: %s", e.what());
-    } catch (...) {
-        i_error("imapmigration: internal error: unknown exception");
-    }
-}
-
 class IoHandle final : public imapmig::EventLoop::Handle {
 public:
-    IoHandle(int fd, imapmig::EventLoop::Ready what, std::function<void()> ready)
-        : ready_(std::move(ready)) {
-        io_ = io_add(fd, what == imapmig::EventLoop::Ready::read ? IO_READ : IO_WRITE,
-                     on_ready, this);
+    IoHandle(int fd, imapmig::EventLoop::Ready what, std::function<void()> ready,
+             const DovecotLoop::Fail &fail)
+        : ready_(std::move(ready)), fail_(fail) {
+        io_ = io_add(fd, what == imapmig::EventLoop::Ready::read ? IO_READ : IO_WRITE, on_ready,
+                     this);
     }
     ~IoHandle() override {
         if (io_ != nullptr)
@@ -33,17 +23,20 @@ public:
 
 private:
     static void on_ready(IoHandle *self) {
-        auto ready = self->ready_; // the callback may destroy this handle
-        run_guarded(ready);
+        auto ready = self->ready_;                   // the callback may destroy this handle
+        const DovecotLoop::Fail &fail = self->fail_; // the loop's: outlives the handle
+        imapmig::run_guarded(ready, fail);
     }
     std::function<void()> ready_;
+    const DovecotLoop::Fail &fail_;
     struct io *io_;
 };
 
 class TimeoutHandle final : public imapmig::EventLoop::Handle {
 public:
-    TimeoutHandle(std::chrono::milliseconds delay, std::function<void()> fire)
-        : fire_(std::move(fire)) {
+    TimeoutHandle(std::chrono::milliseconds delay, std::function<void()> fire,
+                  const DovecotLoop::Fail &fail)
+        : fire_(std::move(fire)), fail_(fail) {
         to_ = timeout_add_short(static_cast<unsigned int>(delay.count()), on_fire, this);
     }
     ~TimeoutHandle() override {
@@ -53,11 +46,13 @@ public:
 
 private:
     static void on_fire(TimeoutHandle *self) {
-        timeout_remove(&self->to_); // one-shot
+        timeout_remove(&self->to_);         // one-shot
         auto fire = std::move(self->fire_); // the callback may destroy this handle
-        run_guarded(fire);
+        const DovecotLoop::Fail &fail = self->fail_;
+        imapmig::run_guarded(fire, fail);
     }
     std::function<void()> fire_;
+    const DovecotLoop::Fail &fail_;
     struct timeout *to_;
 };
 
@@ -65,10 +60,10 @@ private:
 
 std::unique_ptr<imapmig::EventLoop::Handle> DovecotLoop::watch(int fd, Ready what,
                                                                std::function<void()> ready) {
-    return std::make_unique<IoHandle>(fd, what, std::move(ready));
+    return std::make_unique<IoHandle>(fd, what, std::move(ready), fail_);
 }
 
 std::unique_ptr<imapmig::EventLoop::Handle> DovecotLoop::after(std::chrono::milliseconds delay,
                                                                std::function<void()> fire) {
-    return std::make_unique<TimeoutHandle>(delay, std::move(fire));
+    return std::make_unique<TimeoutHandle>(delay, std::move(fire), fail_);
 }

@@ -2,6 +2,8 @@
 
 #include "login_result.hpp"
 
+#include "loop/guarded.hpp"
+
 namespace {
 
 enum passdb_result to_passdb_result(imapmig::LoginOutcome outcome) {
@@ -49,4 +51,41 @@ enum passdb_result apply_decision(struct auth_request *request,
             auth_request_set_field(request, name.c_str(), value.c_str(), nullptr);
     }
     return to_passdb_result(decision.outcome);
+}
+
+imapmig::LoginRequest login_request(struct auth_request *request, const char *password) {
+    imapmig::LoginRequest login{request->fields.user, imapmig::SecretString(password), {}};
+    if (request->fields.remote_ip.family != 0)
+        login.remote_ip = net_ip2addr(&request->fields.remote_ip);
+    return login;
+}
+
+LoginAnswer::LoginAnswer(struct auth_request *request, verify_plain_callback_t *callback)
+    : request_(request), callback_(callback) {
+    auth_request_ref(request_);
+}
+
+LoginAnswer::~LoginAnswer() {
+    if (!answered_)
+        e_error(authdb_event(request_), "internal error: the login was dropped unanswered");
+    reply(PASSDB_RESULT_INTERNAL_FAILURE);
+    auth_request_unref(&request_);
+}
+
+void LoginAnswer::answer(const imapmig::LoginDecision &decision) noexcept {
+    if (answered_)
+        return;
+    enum passdb_result result = PASSDB_RESULT_INTERNAL_FAILURE;
+    imapmig::run_guarded([&] { result = apply_decision(request_, decision); },
+                         [this](const std::string &what) {
+                             e_error(authdb_event(request_), "internal error: %s", what.c_str());
+                         });
+    reply(result);
+}
+
+void LoginAnswer::reply(enum passdb_result result) noexcept {
+    if (answered_)
+        return;
+    answered_ = true;
+    callback_(result, request_);
 }

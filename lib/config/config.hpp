@@ -83,6 +83,8 @@ struct LoginProtectionConfig {
     int max_failures_per_user = 5; // rejected checks per login name per window; 0 = no limit
     int failure_window_seconds = 900;
     int slot_wait_seconds = 5; // wait for a free provider connection before a temporary failure
+    // IPv6 clients are limited per network of this prefix length: one host holds a whole /64.
+    int ipv6_prefix_length = 64;
 };
 
 struct Config {

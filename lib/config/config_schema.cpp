@@ -651,6 +651,7 @@ Kind<LoginProtectionConfig> login_protection_kind() {
         field("max_failures_per_user", &P::max_failures_per_user, integer<int>(0, 1'000'000)),
         field("failure_window_seconds", &P::failure_window_seconds, integer<int>(1, 604800)),
         field("slot_wait_seconds", &P::slot_wait_seconds, integer<int>(0, 60)),
+        field("ipv6_prefix_length", &P::ipv6_prefix_length, integer<int>(1, 128)),
     });
 }
 

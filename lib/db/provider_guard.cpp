@@ -34,34 +34,6 @@ const Statement slot_acquire_statement{
 const Statement slot_release_statement{"provider slot release",
                                        "SELECT pg_advisory_unlock($1::int, $2::int)"};
 
-const Statement throttle_check_statement{
-    "login throttle check",
-    "WITH hit AS ("
-    "  SELECT kind, key, refusal_logged FROM login_check_failures"
-    "  WHERE kind = $1 AND key = $2 AND failures >= $3::int"
-    "    AND window_start > now() - make_interval(secs => $4::int)"
-    "  FOR UPDATE), "
-    "marked AS ("
-    "  UPDATE login_check_failures f SET refusal_logged = true FROM hit"
-    "  WHERE f.kind = hit.kind AND f.key = hit.key AND NOT hit.refusal_logged"
-    "  RETURNING 1) "
-    "SELECT (SELECT count(*) FROM hit) > 0, (SELECT count(*) FROM marked) > 0"};
-
-const Statement throttle_record_statement{
-    "login throttle record",
-    "INSERT INTO login_check_failures AS f (kind, key, window_start, failures) "
-    "VALUES ($1, $2, now(), 1) "
-    "ON CONFLICT (kind, key) DO UPDATE SET "
-    "  failures = CASE WHEN f.window_start <= now() - make_interval(secs => $3::int)"
-    "                  THEN 1 ELSE f.failures + 1 END,"
-    "  refusal_logged = f.refusal_logged AND f.window_start > now() - make_interval(secs => "
-    "$3::int),"
-    "  window_start = CASE WHEN f.window_start <= now() - make_interval(secs => $3::int)"
-    "                  THEN now() ELSE f.window_start END"};
-
-const Statement throttle_clear_statement{
-    "login throttle clear", "DELETE FROM login_check_failures WHERE kind = 'user' AND key = $1"};
-
 ProviderSlot::~ProviderSlot() {
     if (conn_ != nullptr && !conn_->broken())
         (void)conn_->exec(slot_release_statement, {std::to_string(key1_), std::to_string(key2_)});
@@ -69,7 +41,7 @@ ProviderSlot::~ProviderSlot() {
 
 int ProviderSlot::slots_for(const ProviderConfig &provider, Use use) {
     return use == Use::sync && provider.max_connections > 1 ? provider.max_connections - 1
-                                                             : provider.max_connections;
+                                                            : provider.max_connections;
 }
 
 Result<std::optional<ProviderSlot>> ProviderSlot::acquire(Connection &conn,

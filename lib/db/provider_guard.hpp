@@ -1,10 +1,10 @@
-// Protects old providers from us: a cap on concurrent connections per provider (shared by all
-// auth processes and sync workers on all hosts, through PostgreSQL advisory locks) and limits
-// on rejected credential checks per remote IP and per login (counted in login_check_failures).
+// Protects old providers from us: a cap on concurrent connections per provider, shared by all
+// auth processes and sync workers on all hosts, through PostgreSQL advisory locks. (The limits
+// on rejected credential checks are the login path's: login/pg_login_store.)
 #pragma once
 
-#include "config/config.hpp"
 #include "base/error.hpp"
+#include "config/config.hpp"
 #include "db/store.hpp"
 
 #include <chrono>
@@ -22,15 +22,6 @@ int provider_lock_key(const std::string &provider);
 extern const Statement slot_acquire_statement;
 // $1 provider key, $2 slot.
 extern const Statement slot_release_statement;
-// $1 kind ('ip' or 'user'), $2 key, $3 limit, $4 window seconds. Returns (refused, first
-// refusal): the refusal is marked as logged in the same statement, so "log once" holds across
-// all processes.
-extern const Statement throttle_check_statement;
-// $1 kind, $2 key, $3 window seconds: one more rejected check in the window.
-extern const Statement throttle_record_statement;
-// $1 login: its rejections are forgotten once the provider accepted it.
-extern const Statement throttle_clear_statement;
-
 // Holds one of a provider's max_connections slots until destroyed. The lock is tied to the
 // database session, so a crashed holder frees its slot by itself.
 class ProviderSlot {

@@ -1,19 +1,21 @@
-// The login path: a user unknown here logs in with the old provider's credentials; if the
-// provider accepts them, the domain, the account and the migration task are created in one
-// transaction. Every step is asynchronous on an event loop: the SQL on AsyncSessions
-// (pipelined, non-blocking libpq), the provider check and the hashing through the LoginHost.
+// The login path's decisions: a user unknown here logs in with the old provider's
+// credentials; if the provider accepts them, the domain, the account and the migration task
+// are created in one transaction. Every step is asynchronous on an event loop: the SQL through
+// the LoginStore (login_store.hpp), the provider check and the hashing through the LoginHost.
 // The auth process runs it on Dovecot's ioloop; the blocking mode on a PollLoop
-// (login_migration.hpp).
+// (login_migration.hpp). Each continuation runs guarded (loop/guarded.hpp): an exception
+// answers its login with a temporary failure, once.
 #pragma once
 
+#include "base/secret_string.hpp"
 #include "config/config.hpp"
-#include "loop/event_loop.hpp"
+#include "crypto/secrets.hpp"
 #include "login/imap_check.hpp"
 #include "login/login_decision.hpp"
-#include "db/pg_async.hpp"
-#include "base/secret_string.hpp"
-#include "crypto/secrets.hpp"
+#include "login/login_store.hpp"
+#include "loop/event_loop.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -45,9 +47,8 @@ class LoginFlow {
 public:
     using Done = std::function<void(LoginDecision)>;
 
-    // sessions: database connections; each carries many logins' statements at once.
     LoginFlow(const Config &config, const KeyRing &keys, EventLoop &loop, LoginHost &host,
-              int sessions);
+              LoginStore &store);
     // Logins in flight are dropped unanswered: shutdown() answers them.
     ~LoginFlow();
     LoginFlow(const LoginFlow &) = delete;
@@ -63,31 +64,33 @@ public:
 private:
     struct Login;
     Login *find(uint64_t id);
-    AsyncSession &least_busy_session();
+    // The one way a login continues later: f(login) runs if the login is still in flight,
+    // guarded; an exception answers the login with a temporary failure.
+    template <class... Args, class F> std::function<void(Args...)> later(Login &l, F f);
     void lookup(Login &l);
-    void existing_account(Login &l, const Rows &row);
-    void throttle(Login &l, bool by_ip);
+    void existing_account(Login &l, const StoredAccount &account);
+    void reserve(Login &l);
     void acquire_slot(Login &l);
+    // Waits, then runs again, until deadline; false when the deadline would pass.
+    bool retry_later(Login &l, std::chrono::steady_clock::time_point deadline,
+                     void (LoginFlow::*again)(Login &));
     void check(Login &l);
     void checked(Login &l, const CheckResult &check);
     void release_slot(Login &l);
     void record_rejection(Login &l, const CheckResult &check);
     void hash(Login &l);
     void create(Login &l);
-    void created(Login &l, const Rows &rows);
+    void created(Login &l, const CreatedAccount &created);
     void concurrent_first_login(Login &l);
-    void finish(uint64_t id, LoginDecision decision);
+    void finish(uint64_t id, LoginDecision decision) noexcept;
     LoginDecision with_cutover(const Login &l, LoginDecision decision) const;
     void database_failure(Login &l, const Error &error);
-    // Runs the statement on l's session; next runs with l if l is still in flight.
-    void query(Login &l, const Statement &st, std::vector<QueryParam> params,
-               std::function<void(Login &, Result<Rows>)> next);
 
     const Config &config_;
     const KeyRing &keys_;
     EventLoop &loop_;
     LoginHost &host_;
-    std::vector<std::unique_ptr<AsyncSession>> sessions_;
+    LoginStore &store_;
     std::map<uint64_t, std::unique_ptr<Login>> logins_;
     uint64_t next_id_ = 1;
 };

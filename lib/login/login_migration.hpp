@@ -3,24 +3,18 @@
 // CredentialChecker, the password hashed in line.
 #pragma once
 
+#include "base/secret_string.hpp"
 #include "config/config.hpp"
+#include "crypto/secrets.hpp"
 #include "login/imap_check.hpp"
 #include "login/login_decision.hpp"
 #include "login/login_flow.hpp"
+#include "login/pg_login_store.hpp"
 #include "loop/poll_loop.hpp"
-#include "base/secret_string.hpp"
-#include "crypto/secrets.hpp"
 
 #include <memory>
-#include <string_view>
 
 namespace imapmig {
-
-struct LoginAttempt {
-    std::string_view user;
-    const SecretString &password;
-    std::string_view remote_ip; // empty when unknown
-};
 
 class LoginMigrator {
 public:
@@ -28,13 +22,14 @@ public:
     ~LoginMigrator();
 
     // Never throws; every failure is a decision.
-    LoginDecision verify(const LoginAttempt &attempt);
+    LoginDecision verify(LoginRequest request);
 
 private:
     class InlineHost;
     const KeyRing keys_;
     PollLoop loop_;
     std::unique_ptr<InlineHost> host_;
+    PgLoginStore store_;
     LoginFlow flow_; // last: it uses the others
 };
 

@@ -1,7 +1,10 @@
 #include "loop/work_threads.hpp"
 
+#include "loop/guarded.hpp"
+
 #include <csignal>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -66,7 +69,9 @@ void WorkThreads::run() {
         Job job = std::move(queue_.front());
         queue_.pop_front();
         lock.unlock();
-        job.work();
+        // An exception must not end the process from a thread: the job's done still runs
+        // and finds its result missing.
+        run_guarded(job.work, [](const std::string &) {});
         lock.lock();
         finished_.push_back(std::move(job));
         const uint64_t one = 1;
@@ -82,8 +87,16 @@ void WorkThreads::on_notified() {
         std::lock_guard lock(mutex_);
         finished.swap(finished_);
     }
+    // Every completion runs, even after one threw; the first exception then goes to the
+    // loop's own guard, whose owner answers what may have been stranded.
+    std::optional<std::string> failed;
     for (Job &job : finished)
-        job.done();
+        run_guarded(job.done, [&failed](const std::string &what) {
+            if (!failed)
+                failed = what;
+        });
+    if (failed)
+        throw std::runtime_error("work completion: " + *failed);
 }
 
 void WorkThreads::stop() {

@@ -23,7 +23,9 @@ public:
     WorkThreads(const WorkThreads &) = delete;
     WorkThreads &operator=(const WorkThreads &) = delete;
 
-    // work runs on a thread and must touch only what it owns; done runs on the loop after it.
+    // work runs on a thread and must touch only what it owns; done runs on the loop after it,
+    // also when work threw (the exception is swallowed there: done finds no result). A done
+    // that throws does not keep the others from running; the loop callback then throws.
     void submit(std::function<void()> work, std::function<void()> done);
     // Lets running work finish, joins the threads and forgets the rest: no done runs after.
     void stop();

@@ -428,6 +428,7 @@ std::vector<std::string> run_dirs(const MigrationEnv &env) {
         if (e.is_directory(ec))
             dirs.push_back(e.path().filename().string());
     return dirs;
+}
 
 // What an IMAP client caches of a folder: its UIDVALIDITY and every message's UID with its
 // Message-ID, as the server the session runs on answers them.

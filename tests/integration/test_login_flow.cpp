@@ -3,10 +3,11 @@
 #include "migration_env.hpp"
 
 #include "config/config.hpp"
-#include "login/login_flow.hpp"
-#include "loop/poll_loop.hpp"
 #include "crypto/secrets.hpp"
 #include "db/store.hpp"
+#include "login/login_flow.hpp"
+#include "login/pg_login_store.hpp"
+#include "loop/poll_loop.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -78,7 +79,8 @@ TEST_CASE("first logins racing to create one domain all succeed, the domain made
     MigrationEnv &env = f.env;
     imapmig::PollLoop loop;
     HeldChecks host;
-    imapmig::LoginFlow flow(f.config, *f.keys, loop, host, 2);
+    imapmig::PgLoginStore store(loop, f.config.database, 2);
+    imapmig::LoginFlow flow(f.config, *f.keys, loop, host, store);
     std::map<std::string, imapmig::LoginDecision> decisions;
     for (const auto &[user, pw] : {std::pair{bob, bob_pw}, std::pair{carol, carol_pw}})
         flow.start({user, imapmig::SecretString(pw), "127.0.0.9"},
@@ -121,7 +123,8 @@ TEST_CASE("shutdown answers logins in flight and frees their provider slots", "[
     HeldChecks host;
     std::vector<imapmig::LoginDecision> decisions;
     {
-        imapmig::LoginFlow flow(f.config, *f.keys, loop, host, 1);
+        imapmig::PgLoginStore store(loop, f.config.database, 1);
+        imapmig::LoginFlow flow(f.config, *f.keys, loop, host, store);
         flow.start({bob, imapmig::SecretString(bob_pw), ""},
                    [&](imapmig::LoginDecision d) { decisions.push_back(std::move(d)); });
         REQUIRE(loop.run_until([&] { return host.held.size() == 1; }));
@@ -140,7 +143,8 @@ TEST_CASE("shutdown answers logins in flight and frees their provider slots", "[
         CHECK(flow.in_flight() == 0);
     }
     // The flow's sessions are gone and their slots with them: a new flow gets the slot.
-    imapmig::LoginFlow again(f.config, *f.keys, loop, host, 1);
+    imapmig::PgLoginStore again_store(loop, f.config.database, 1);
+    imapmig::LoginFlow again(f.config, *f.keys, loop, host, again_store);
     std::optional<imapmig::LoginDecision> later;
     again.start({carol, imapmig::SecretString(carol_pw), ""},
                 [&](imapmig::LoginDecision d) { later = std::move(d); });

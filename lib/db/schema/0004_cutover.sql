@@ -1,4 +1,4 @@
--- Schema v3 (cutover): what the SQL passdb needs to proxy a migrating user's sessions to the
+-- Schema v4 (cutover): what the SQL passdb needs to proxy a migrating user's sessions to the
 -- old provider until their first complete sync (`cutover: proxy`), in the one query it already
 -- runs per login.
 
