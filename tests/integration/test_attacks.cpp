@@ -4,12 +4,15 @@
 #include "migration_env.hpp"
 #include "process.hpp"
 #include "starttls_strip_proxy.hpp"
+#include "temp_dir.hpp"
 #include "worker_process.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <chrono>
+
+#include <sys/stat.h>
 
 using namespace testsupport;
 
@@ -87,9 +90,13 @@ TEST_CASE("attack: an 8-bit password reaches a provider that offers only LOGIN",
     MigrationEnv env(o);
     StartTlsStripProxy proxy(env.old.imap_port(), {"AUTH=PLAIN"});
     env.options.provider_port_override = proxy.port();
+    env.write_config();
     env.start_new_dovecot();
     auto r = env.imap_login(dora, dora_pw);
-    INFO(env.new_log());
+    std::string verbs;
+    for (const auto &v : proxy.client_verbs())
+        verbs += v + " ";
+    INFO("proxy connections " << proxy.connections() << ", client verbs: " << verbs);
     CHECK(r.status == "OK");
     CHECK(contains(proxy.client_verbs(), "LOGIN"));
     CHECK_FALSE(contains(proxy.client_verbs(), "AUTHENTICATE"));
@@ -137,10 +144,9 @@ TEST_CASE("attack: a broken configuration reloaded keeps the mail server up",
 TEST_CASE("attack: STARTTLS stripped or an untrusted certificate: no copy in clear",
           "[integration][attack]") {
     SECTION("the offlineimap engine with security: starttls is refused up front") {
-        MigrationEnvOptions o;
-        o.security = "starttls";
-        MigrationEnv env(o);
+        MigrationEnv env; // set up (db upgrade) with a valid config, then the attack
         StartTlsStripProxy proxy(env.old.imap_port());
+        env.options.security = "starttls";
         env.options.provider_port_override = proxy.port();
         env.write_config();
         auto check = env.migrator({"check-config"});
@@ -157,7 +163,7 @@ TEST_CASE("attack: STARTTLS stripped or an untrusted certificate: no copy in cle
     // trusted), then the worker's copy meets the attack.
     MigrationEnvOptions o;
     o.security = "starttls";
-    o.extra_yaml = "    sync:\n      engine: dsync\n";
+    o.sync_yaml = "  engine: dsync\n";
     MigrationEnv env(o);
     env.seed_mail(bob, "", 3);
     env.start_new_dovecot();
@@ -172,6 +178,11 @@ TEST_CASE("attack: STARTTLS stripped or an untrusted certificate: no copy in cle
         write_dsync_config(env);
         auto r = env.migrator({"worker", "--once"});
         INFO(r.out + r.err);
+        INFO("exit " << r.exit_code << ", state and error: "
+                     << env.sql("SELECT state || ' ' || coalesce(last_error, '') FROM "
+                                "migrations WHERE id = " +
+                                id));
+        CHECK(r.exit_code == 0);
         CHECK(env.sql("SELECT state FROM migrations WHERE id = " + id) != "synced");
         CHECK(proxy.connections() >= 1); // the copy did go through the attacker
         CHECK_FALSE(contains(proxy.client_verbs(), "LOGIN"));
@@ -185,6 +196,9 @@ TEST_CASE("attack: STARTTLS stripped or an untrusted certificate: no copy in cle
         write_dsync_config(env);
         auto r = env.migrator({"worker", "--once"});
         INFO(r.out + r.err);
+        CHECK(r.exit_code == 0);
+        CHECK(env.sql("SELECT last_error FROM migrations WHERE id = " + id).find("certificate") !=
+              std::string::npos);
         CHECK(env.sql("SELECT state FROM migrations WHERE id = " + id) != "synced");
         CHECK(env.provider_attempts(bob) == 1); // only the first login's check logged in
     }
@@ -210,4 +224,42 @@ TEST_CASE("attack: hostile folder names and a pathological folder_exclude do not
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(90));
     CHECK(contains(server.verbs(), "LIST")); // the folder filter did see the names
     CHECK(env.logs_free_of_passwords());
+}
+
+TEST_CASE("attack: check-config never blocks on special files nor echoes control characters",
+          "[integration][attack]") {
+    TempDir dir("imapmig-attack");
+    const std::string fifo = dir.file("imap-migration.yaml");
+    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+    const auto start = std::chrono::steady_clock::now();
+    auto blocked = run({migrator_path(), "-c", fifo, "check-config"}, {}, {}, 20000);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(15));
+    CHECK(blocked.exit_code == 1);
+    CHECK(blocked.err.find("is a FIFO, not a regular file") != std::string::npos);
+
+    const std::string evil = dir.file("evil.yaml");
+    write_file(evil, "database: \"dbname=x\"\n"
+                     "sync:\n"
+                     "  offlineimap: \"$(id)\"\n"
+                     "  runtime_dir: /dev/zero\n"
+                     "local_imap:\n"
+                     "  master_user: m\n"
+                     "  master_password_file: /proc/self/mem\n"
+                     "providers:\n"
+                     "  - name: \"\\e]0;pwned\\a\\e[2J\"\n"
+                     "    host: h.example\n"
+                     "    domains: [{name: old.example}]\n");
+    auto r = run({migrator_path(), "-c", evil, "check-config"}, {}, {}, 20000);
+    CHECK(r.exit_code == 1);
+    INFO(r.err);
+    CHECK(std::none_of(r.err.begin(), r.err.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return (u < 0x20 && c != '\n') || u == 0x7F;
+    }));
+    CHECK(r.err.find("\\x1B]0;pwned\\x07\\x1B[2J") != std::string::npos);
+    CHECK(r.err.find("sync.offlineimap: expected the absolute path of a program") !=
+          std::string::npos);
+    CHECK(r.err.find("/dev/zero: is under /dev") != std::string::npos);
+    CHECK(r.err.find("/proc/self/mem: is in /proc or /sys, not a regular file") !=
+          std::string::npos);
 }
