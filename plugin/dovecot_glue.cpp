@@ -57,7 +57,8 @@ struct PluginState {
 // member is the passdb_module. It owns `state` (released from a unique_ptr in preinit).
 struct imapmigration_passdb_module {
     struct passdb_module module;
-    PluginState *state;
+    PluginState *state;         // nullptr: the configuration did not load
+    const char *broken_reason;  // pool string, set when state is nullptr
 };
 
 [[noreturn]] void refuse_to_start(const std::string &reason) {
@@ -100,20 +101,29 @@ ModuleArgs parse_args(const char *text) {
     return a;
 }
 
-std::unique_ptr<PluginState> load_state(const ModuleArgs &args) {
+// A broken imap-migration.yaml must not take every login down (a refused preinit stops the
+// whole auth service, master user and migrated users included): the errors are logged, and
+// first logins get a temporary failure until the file is fixed and Dovecot reloaded. Temporary,
+// not "unknown user": clients retry a temporary failure instead of asking for a new password,
+// and Dovecot never caches it (auth_cache_negative_ttl would keep refusing after the fix).
+// Returns nullptr with reason set when the configuration is unusable.
+std::unique_ptr<PluginState> load_state(const ModuleArgs &args, std::string &reason) {
     const std::string &path = args.config_path;
     imapmig::ConfigLoadResult loaded = imapmig::load_config(path);
     if (!loaded.config) {
         for (const auto &diag : loaded.errors)
             i_error("imapmigration: %s", diag.to_string().c_str());
-        refuse_to_start(path + ": " + std::to_string(loaded.errors.size()) +
-                        " configuration error(s), see above; `imap-migrator -c " + path +
-                        " check-config` prints them too");
+        reason = path + ": " + std::to_string(loaded.errors.size()) +
+                 " configuration error(s), see above; `imap-migrator -c " + path +
+                 " check-config` prints them too";
+        return nullptr;
     }
     auto keys = imapmig::KeyRing::load(loaded.config->secret_key_file,
                                        loaded.config->previous_secret_key_files);
-    if (!keys)
-        refuse_to_start(keys.error().message);
+    if (!keys) {
+        reason = keys.error().message;
+        return nullptr;
+    }
     return std::make_unique<PluginState>(std::move(*loaded.config), std::move(keys.value()), args);
 }
 
@@ -122,10 +132,21 @@ std::unique_ptr<PluginState> load_state(const ModuleArgs &args) {
 struct passdb_module *imapmigration_preinit(pool_t pool, const char *args) {
     auto *m = p_new(pool, struct imapmigration_passdb_module, 1);
     const ModuleArgs parsed = parse_args(args);
+    std::string reason;
     try {
-        m->state = load_state(parsed).release();
+        m->state = load_state(parsed, reason).release();
     } catch (const std::exception &e) {
-        refuse_to_start(parsed.config_path + ": " + e.what());
+        reason = parsed.config_path + ": " + e.what();
+    }
+    if (m->state == nullptr) {
+        m->broken_reason = p_strdup(pool, reason.c_str());
+        i_error("imapmigration: NOT CONFIGURED: %s. First logins (users not migrated yet) get a "
+                "temporary failure and the old provider is not contacted until the file is fixed "
+                "and Dovecot reloaded; migrated users, the master user and the other passdbs "
+                "keep working",
+                reason.c_str());
+        m->module.blocking = parsed.blocking ? TRUE : FALSE;
+        return &m->module;
     }
     // blocking=yes: every step runs synchronously in auth-worker processes (one login per
     // process). Default: the auth process itself, every step on its ioloop (the provider
@@ -153,6 +174,13 @@ void imapmigration_deinit(struct passdb_module *module) {
 void imapmigration_verify_plain(struct auth_request *request, const char *password,
                                 verify_plain_callback_t *callback) {
     auto *m = reinterpret_cast<imapmigration_passdb_module *>(request->passdb->passdb);
+    if (m->state == nullptr) {
+        e_error(authdb_event(request),
+                "imapmigration is not configured (%s): temporary failure for this first login",
+                m->broken_reason);
+        callback(PASSDB_RESULT_INTERNAL_FAILURE, request);
+        return;
+    }
     std::shared_ptr<LoginAnswer> answer;
     imapmig::run_guarded(
         [&] {
@@ -164,7 +192,8 @@ void imapmigration_verify_plain(struct auth_request *request, const char *passwo
                 return answer->answer({imapmig::LoginOutcome::temporary_failure,
                                        imapmig::LogLevel::error,
                                        "internal error: " + what,
-                                       {}});
+                                       {},
+                                       std::nullopt});
             e_error(authdb_event(request), "internal error: %s", what.c_str());
             callback(PASSDB_RESULT_INTERNAL_FAILURE, request);
         });

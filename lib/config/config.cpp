@@ -2,17 +2,14 @@
 // the drop-in directory. The keys themselves are in config_schema.cpp.
 #include "config/config.hpp"
 
+#include "config/config_files.hpp"
 #include "config/config_schema.hpp"
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace imapmig {
 
@@ -21,20 +18,16 @@ using config_schema::Loader;
 
 namespace {
 
+// A config file is small: anything larger is a mistake (or /dev/zero behind a symlink).
+constexpr size_t max_config_bytes = 4 * 1024 * 1024;
+
 std::optional<std::string> read_whole_file(Loader &loader, const std::string &path) {
-    std::error_code ec;
-    if (fs::is_directory(path, ec)) {
-        loader.error(0, "", "cannot read: is a directory");
+    auto text = read_regular_file(path, max_config_bytes);
+    if (!text) {
+        loader.error(0, "", "cannot read: " + text.error().message);
         return std::nullopt;
     }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        loader.error(0, "", std::string("cannot read: ") + std::strerror(errno));
-        return std::nullopt;
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return std::move(text).value();
 }
 
 // The file's one YAML document (a null node for an empty file); nullopt after a diagnostic.
@@ -93,6 +86,7 @@ ConfigLoadResult load_config(const std::string &path) {
         for (const auto &file : dropin_files(loader, path))
             if (auto root = parse_file(loader, file))
                 config_schema::read_dropin_document(loader, *root, config.providers);
+        config_schema::check_engine_tls(loader, config);
         if (result.errors.empty())
             result.config = std::move(config);
     } catch (const std::exception &e) {
@@ -102,6 +96,9 @@ ConfigLoadResult load_config(const std::string &path) {
     return result;
 }
 
+// Every part may come from the file (a key, a value quoted in the message, the file name):
+// control characters are escaped so that printing a diagnostic cannot drive a terminal or
+// forge a log line.
 std::string ConfigDiagnostic::to_string() const {
     std::string out = file;
     if (line > 0)
@@ -109,7 +106,7 @@ std::string ConfigDiagnostic::to_string() const {
     out += ": ";
     if (!key.empty())
         out += key + ": ";
-    return out + message;
+    return escape_control(out + message);
 }
 
 Config::Route Config::route_for_old_domain(std::string_view domain) const {
@@ -159,8 +156,7 @@ std::string_view to_string(SyncEngine engine) {
     return "unknown";
 }
 
-const ProviderConfig *Config::provider(std::string_view name) const
-{
+const ProviderConfig *Config::provider(std::string_view name) const {
     for (const auto &p : providers)
         if (p.name == name)
             return &p;

@@ -45,6 +45,8 @@ struct ProviderConfig {
     std::vector<DomainMapping> domains;
     ProviderSyncConfig sync;
     std::string source_file; // where it was declared, for diagnostics
+    int security_line = 0;   // lines of its security and host keys there (0: not given)
+    int host_line = 0;
 };
 
 struct AccountsConfig {
@@ -69,7 +71,7 @@ struct SyncConfig {
     int interval_minutes = 60;
     SyncDirection direction = SyncDirection::old_to_new;
     bool create_folders = true;
-    std::string folder_exclude;              // ECMAScript regex; empty: nothing excluded
+    std::string folder_exclude;              // a FolderPattern (regex subset); empty: none
     std::vector<std::string> folder_include; // empty: everything not excluded
     // offlineimap's metadata (its sync state) per task: losing it duplicates every message.
     std::string state_dir = "/var/lib/imap-migrator";

@@ -2,6 +2,9 @@
 // config.hpp), requiredness and checks, declared once in the tables at the end of this file.
 #include "config/config_schema.hpp"
 
+#include "config/config_files.hpp"
+#include "config/folder_pattern.hpp"
+
 #include "crypto/passwords.hpp"
 #include "crypto/secrets.hpp"
 
@@ -17,8 +20,9 @@
 #include <functional>
 #include <limits>
 #include <memory>
-#include <regex>
 
+#include <arpa/inet.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace imapmig::config_schema {
@@ -441,19 +445,34 @@ Result<std::string> readable_file(std::string value) {
     auto path = absolute_path(std::move(value));
     if (!path)
         return path;
-    const std::string &p = path.value();
-    std::error_code ec;
-    const auto status = std::filesystem::status(p, ec);
-    std::string problem;
-    if (ec)
-        problem = ec.message();
-    else if (!std::filesystem::is_regular_file(status))
-        problem = "not a regular file";
-    else if (std::ifstream in(p); !in)
-        problem = std::strerror(errno);
-    if (problem.empty())
+    if (auto usable = check_regular_file(path.value()); !usable)
+        return config_error("expected a readable file; " + path.value() + ": " +
+                            usable.error().message);
+    return path;
+}
+
+Result<std::string> directory(std::string value) {
+    auto path = absolute_path(std::move(value));
+    if (!path)
         return path;
-    return config_error("expected a readable file; " + p + ": " + problem);
+    if (auto usable = check_directory_or_missing(path.value()); !usable)
+        return config_error("expected a directory; " + path.value() + ": " +
+                            usable.error().message);
+    return path;
+}
+
+// Run with execve (no PATH search), never through a shell: an absolute path of plain
+// characters. Anything else (`$(id)`, spaces, quotes) is a mistake or an attack.
+Result<std::string> program_path(std::string value) {
+    for (char c : value) {
+        const auto u = static_cast<unsigned char>(c);
+        if (!(std::isalnum(u) || c == '.' || c == '_' || c == '-' || c == '+' || c == '/') ||
+            value.front() != '/')
+            return config_error("expected the absolute path of a program (letters, digits, "
+                                "'/', '.', '_', '-', '+'), got " +
+                                quote(value));
+    }
+    return value;
 }
 
 Result<std::string> dovecot_directory(std::string value) {
@@ -476,6 +495,10 @@ Result<std::string> usable_key_file(std::string value) {
     auto path = absolute_path(std::move(value));
     if (!path)
         return path;
+    // load_key_file opens without O_NONBLOCK: a FIFO must not reach it (it would hang).
+    if (struct stat st; ::stat(path.value().c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        if (auto usable = check_regular_file(path.value()); !usable)
+            return config_error("key file " + path.value() + ": " + usable.error().message);
     if (auto key = load_key_file(path.value()); !key)
         return config_error(key.error().message);
     return path;
@@ -488,13 +511,13 @@ Result<std::string> known_password_scheme(std::string value) {
     return upper(std::move(value));
 }
 
-Result<std::string> ecmascript_regex(std::string value) {
-    try {
-        std::regex compiled(value, std::regex::ECMAScript);
-    } catch (const std::regex_error &e) {
-        return config_error("expected an ECMAScript regular expression; " + quote(value) +
-                            " does not compile: " + e.what());
-    }
+// A backtracking regex engine can spend exponential time on one folder name (`(a*)*b`):
+// folder_exclude is a pattern FolderPattern runs in linear time, a subset of ECMAScript.
+Result<std::string> folder_pattern(std::string value) {
+    if (auto compiled = FolderPattern::compile(value); !compiled)
+        return config_error("expected a regular expression (ECMAScript syntax without "
+                            "backreferences, lookaround or \\b); " +
+                            quote(value) + " is refused: " + compiled.error().message);
     return value;
 }
 
@@ -529,6 +552,8 @@ void check_domain(Loader &l, const Item &it, const Present &present, DomainMappi
 
 void check_provider(Loader &l, const Item &it, const Present &present, ProviderConfig &p) {
     p.source_file = l.file();
+    p.security_line = line_of_key(present, "security", it.line);
+    p.host_line = line_of_key(present, "host", it.line);
     if (present.count("port") == 0)
         p.port = p.security == TlsMode::tls ? 993 : 143;
     if (present.count("pop3_port") == 0)
@@ -572,7 +597,7 @@ void check_main(Loader &l, const Item &it, const Present &present, Config &c) {
     check_dsync_limits(l, it, present, c);
     // The default key file must be usable too, not only one named explicitly.
     if (present.count("secret_key_file") == 0)
-        if (auto key = load_key_file(c.secret_key_file); !key)
+        if (auto key = usable_key_file(c.secret_key_file); !key)
             l.error(it.line, "secret_key_file",
                     key.error().message + " (secret_key_file is not set: the default is used)");
 }
@@ -627,7 +652,8 @@ Kind<SyncConfig> sync_kind() {
     using S = SyncConfig;
     return section<S>({
         field("engine", &S::engine, engine_kind()),
-        field("offlineimap", &S::offlineimap, text("the path of the offlineimap program")),
+        field("offlineimap", &S::offlineimap,
+              text("the path of the offlineimap program", program_path)),
         field("dovecot_config", &S::dovecot_config,
               text("an absolute path to the new server's dovecot.conf", absolute_path)),
         field("max_parallel_accounts", &S::max_parallel_accounts, integer<int>(1, 1000)),
@@ -637,10 +663,10 @@ Kind<SyncConfig> sync_kind() {
                   {{"old-to-new", SyncDirection::old_to_new}, {"both", SyncDirection::both}})),
         field("create_folders", &S::create_folders, boolean()),
         field("folder_exclude", &S::folder_exclude,
-              text("an ECMAScript regular expression", ecmascript_regex, Empty::allowed)),
+              text("a regular expression", folder_pattern, Empty::allowed)),
         field("folder_include", &S::folder_include, list_of("folder names", text("a folder name"))),
-        field("state_dir", &S::state_dir, text("an absolute directory path", absolute_path)),
-        field("runtime_dir", &S::runtime_dir, text("an absolute directory path", absolute_path)),
+        field("state_dir", &S::state_dir, text("an absolute directory path", directory)),
+        field("runtime_dir", &S::runtime_dir, text("an absolute directory path", directory)),
     });
 }
 
@@ -733,7 +759,41 @@ Kind<DropinFile> dropin_kind() {
          "main file"});
 }
 
+bool is_ip_address(const std::string &host) {
+    unsigned char buf[16];
+    return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+           ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
 } // namespace
+
+// offlineimap (offlineimap3 8.0) goes on in clear when a server does not offer STARTTLS, does
+// not verify the certificate it gets after STARTTLS, and its own host name check reads DNS
+// names only (a certificate for an IP address never matches). Its copies would be less safe
+// than the login check, or never work: refused here, with the way out.
+void check_engine_tls(Loader &loader, const Config &config) {
+    std::map<std::string, int> index_in_file;
+    for (const auto &p : config.providers) {
+        const int index = index_in_file[p.source_file]++;
+        if (config.engine_for(p) != SyncEngine::offlineimap)
+            continue;
+        loader.begin_file(p.source_file);
+        const std::string key = "providers[" + std::to_string(index) + "]";
+        if (p.security == TlsMode::starttls)
+            loader.error(p.security_line, key + ".security",
+                         "`starttls` is not safe with the offlineimap engine: offlineimap carries "
+                         "on in clear when the server does not offer STARTTLS and does not verify "
+                         "the certificate; write `security: tls` (imaps, port 993), or sync this "
+                         "provider with dsync (`sync: {engine: dsync}` in the provider or "
+                         "`sync.engine: dsync`)");
+        if (p.security != TlsMode::none && is_ip_address(p.host))
+            loader.error(p.host_line, key + ".host",
+                         "the offlineimap engine cannot verify a certificate for an IP address "
+                         "(it matches DNS names only); write the host name the certificate is "
+                         "issued to, or sync this provider with dsync (`sync: {engine: dsync}` "
+                         "in the provider or `sync.engine: dsync`)");
+    }
+}
 
 void read_main_document(Loader &loader, const YAML::Node &root, Config &out) {
     const YAML::Node map = root.IsNull() ? YAML::Node(YAML::NodeType::Map) : root;

@@ -43,5 +43,7 @@ int line_of(const YAML::Node &node);
 void read_main_document(Loader &loader, const YAML::Node &root, Config &out);
 // A file in imap-migration.d/: only `providers`, appended to out. An empty file declares nothing.
 void read_dropin_document(Loader &loader, const YAML::Node &root, std::vector<ProviderConfig> &out);
+// Checks across every file, once all are read: what each provider's sync engine can do safely.
+void check_engine_tls(Loader &loader, const Config &config);
 
 } // namespace imapmig::config_schema

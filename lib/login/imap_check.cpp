@@ -1,5 +1,7 @@
 #include "login/imap_check.hpp"
 
+#include "login/imap_own_login.hpp"
+
 #include <curl/curl.h>
 #include <poll.h>
 
@@ -34,15 +36,34 @@ bool is_tagged_line(std::string_view line) {
            std::isdigit(static_cast<unsigned char>(line[3]));
 }
 
-// Only server lines are kept: what we send includes the credentials.
-int on_debug(CURL *, curl_infotype type, char *data, size_t size, void *userp) {
-    if (type != CURLINFO_HEADER_IN)
-        return 0;
-    std::string_view line(data, size);
+bool starts_with_word(std::string_view text, std::string_view word) {
+    if (text.size() < word.size() || (text.size() > word.size() && text[word.size()] != ' '))
+        return false;
+    for (size_t i = 0; i < word.size(); ++i)
+        if (std::toupper(static_cast<unsigned char>(text[i])) != word[i])
+            return false;
+    return true;
+}
+
+// The status word of a tagged reply: "A002 OK ..." -> OK.
+bool reply_status_is(std::string_view tagged, std::string_view status) {
+    return tagged.size() > 5 && starts_with_word(tagged.substr(5), status);
+}
+
+std::string_view without_eol(std::string_view line) {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
         line.remove_suffix(1);
-    if (is_tagged_line(line))
-        *static_cast<std::string *>(userp) = std::string(line.substr(0, 200));
+    return line;
+}
+
+// curl hands over one protocol line per call (pingpong); what we send holds the credentials and
+// is never copied beyond its tag and verb.
+int on_debug(CURL *, curl_infotype type, char *data, size_t size, void *userp) {
+    auto *t = static_cast<LoginTranscript *>(userp);
+    if (type == CURLINFO_HEADER_IN)
+        t->server_line(without_eol(std::string_view(data, size)));
+    else if (type == CURLINFO_HEADER_OUT)
+        t->client_line(std::string_view(data, size));
     return 0;
 }
 
@@ -89,18 +110,50 @@ void send_logout(CURL *c, int timeout_seconds) {
 
 } // namespace
 
-CheckResult classify_login(int curl_code, std::string_view last_tagged_reply,
-                           std::string_view curl_error) {
+void LoginTranscript::server_line(std::string_view line) {
+    if (!greeted) {
+        greeted = true;
+        preauth = starts_with_word(line, "* PREAUTH");
+    }
+    if (starts_with_word(line, "* CAPABILITY"))
+        capabilities = std::string(line.substr(13, 1000));
+    if (!is_tagged_line(line))
+        return;
+    last_tagged = std::string(line.substr(0, 200));
+    if (!auth_tag.empty() && line.substr(0, 4) == auth_tag)
+        auth_reply = last_tagged;
+}
+
+void LoginTranscript::client_line(std::string_view line) {
+    if (is_tagged_line(line) && (starts_with_word(line.substr(5), "LOGIN") ||
+                                 starts_with_word(line.substr(5), "AUTHENTICATE")))
+        auth_tag = std::string(line.substr(0, 4));
+}
+
+CheckResult classify_login(int curl_code, const LoginTranscript &t, std::string_view curl_error) {
+    const std::string &reply = t.auth_reply.empty() ? t.last_tagged : t.auth_reply;
     auto with_reply = [&](std::string text) {
-        if (!last_tagged_reply.empty())
-            text += ": server said \"" + std::string(last_tagged_reply) + "\"";
+        if (!reply.empty())
+            text += ": server said \"" + reply + "\"";
         return text;
     };
+    if (t.preauth)
+        // Nothing proves the user knows the password: the connection was logged in already.
+        return {CheckOutcome::temporary,
+                "the provider greeted with PREAUTH (logged in without a password); not accepted "
+                "as a login"};
     switch (curl_code) {
     case CURLE_OK:
-        return {CheckOutcome::accepted, "login accepted"};
+        if (!t.auth_tag.empty() && reply_status_is(t.auth_reply, "OK"))
+            return {CheckOutcome::accepted, "login accepted"};
+        return {CheckOutcome::temporary, with_reply("no tagged OK to our LOGIN/AUTHENTICATE")};
     case CURLE_LOGIN_DENIED:
-        if (is_temporary_code(last_tagged_reply))
+        if (t.auth_tag.empty())
+            return {CheckOutcome::temporary,
+                    with_reply("no login method usable (LOGINDISABLED or no known mechanism)")};
+        if (t.auth_reply.empty() || reply_status_is(t.auth_reply, "BAD"))
+            return {CheckOutcome::temporary, with_reply("login not understood")};
+        if (is_temporary_code(t.auth_reply))
             return {CheckOutcome::temporary, with_reply("login temporarily refused")};
         return {CheckOutcome::rejected, with_reply("credentials rejected")};
     case CURLE_USE_SSL_FAILED:
@@ -118,7 +171,8 @@ CheckResult classify_login(int curl_code, std::string_view last_tagged_reply,
 
 std::unique_ptr<LoginCheckHandle> LoginCheckHandle::create(const ProviderConfig &p,
                                                            std::string_view login,
-                                                           const SecretString &password) {
+                                                           const SecretString &password,
+                                                           bool own_login_allowed) {
     static_assert(CURL_ERROR_SIZE <= 256);
     global_init_once();
     auto h = std::make_unique<LoginCheckHandle>();
@@ -131,12 +185,16 @@ std::unique_ptr<LoginCheckHandle> LoginCheckHandle::create(const ProviderConfig 
     h->user_ = std::string(login);
     // curl copies these strings; our copy is wiped right away, curl's is freed on cleanup.
     // There is no API to hand curl a buffer it would wipe.
-    std::string pass(password.reveal());
     curl_easy_setopt(c, CURLOPT_URL, h->url_.c_str());
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "imap,imaps");
-    curl_easy_setopt(c, CURLOPT_USERNAME, h->user_.c_str());
-    curl_easy_setopt(c, CURLOPT_PASSWORD, pass.c_str());
-    sodium_memzero(pass.data(), pass.size());
+    // Without a user name curl's connect phase ends after CAPABILITY (and STARTTLS).
+    h->own_login_ = own_login_allowed && needs_own_login(login, password);
+    if (!h->own_login_) {
+        std::string pass(password.reveal());
+        curl_easy_setopt(c, CURLOPT_USERNAME, h->user_.c_str());
+        curl_easy_setopt(c, CURLOPT_PASSWORD, pass.c_str());
+        sodium_memzero(pass.data(), pass.size());
+    }
     curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
     // With CONNECT_ONLY the greeting, STARTTLS and LOGIN all belong to the connect phase.
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(p.timeout_seconds));
@@ -145,7 +203,7 @@ std::unique_ptr<LoginCheckHandle> LoginCheckHandle::create(const ProviderConfig 
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf_.data());
     curl_easy_setopt(c, CURLOPT_VERBOSE, 1L); // feeds on_debug; curl prints nothing itself
     curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
-    curl_easy_setopt(c, CURLOPT_DEBUGDATA, &h->last_reply_);
+    curl_easy_setopt(c, CURLOPT_DEBUGDATA, &h->transcript_);
     apply_tls_options(c, p);
     return h;
 }
@@ -156,18 +214,81 @@ LoginCheckHandle::~LoginCheckHandle() {
 }
 
 CheckResult LoginCheckHandle::finish(int curl_code, int wait_for_logout_seconds) {
-    CheckResult result = classify_login(curl_code, last_reply_, errbuf_.data());
-    if (curl_code == CURLE_OK)
+    CheckResult result = classify_login(curl_code, transcript_, errbuf_.data());
+    if (result.outcome == CheckOutcome::accepted)
         send_logout(curl_, wait_for_logout_seconds);
     return result;
 }
 
+CheckResult LoginCheckHandle::finish_own_login(int curl_code, std::string_view login,
+                                               const SecretString &password, int timeout_seconds) {
+    if (curl_code != CURLE_OK || transcript_.preauth)
+        return finish(curl_code, 0);
+    curl_socket_t sock = CURL_SOCKET_BAD;
+    if (curl_easy_getinfo(curl_, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK ||
+        sock == CURL_SOCKET_BAD)
+        return {CheckOutcome::temporary, "no connection after the greeting"};
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+    std::string buffer;
+    LineChannel channel;
+    channel.send = [&](std::string_view data) {
+        while (!data.empty() && std::chrono::steady_clock::now() < deadline) {
+            size_t sent = 0;
+            CURLcode rc = curl_easy_send(curl_, data.data(), data.size(), &sent);
+            if (rc == CURLE_AGAIN) {
+                pollfd pfd{sock, POLLOUT, 0};
+                poll(&pfd, 1, 200);
+                continue;
+            }
+            if (rc != CURLE_OK)
+                return false;
+            data.remove_prefix(sent);
+        }
+        return data.empty();
+    };
+    channel.read_line = [&](std::string &line) {
+        std::array<char, 1024> chunk{};
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (auto eol = buffer.find("\r\n"); eol != std::string::npos) {
+                line = buffer.substr(0, eol);
+                buffer.erase(0, eol + 2);
+                return true;
+            }
+            if (buffer.size() > 65536)
+                return false; // not IMAP
+            size_t got = 0;
+            CURLcode rc = curl_easy_recv(curl_, chunk.data(), chunk.size(), &got);
+            if (rc == CURLE_AGAIN) {
+                pollfd pfd{sock, POLLIN, 0};
+                poll(&pfd, 1, 200);
+                continue;
+            }
+            if (rc != CURLE_OK || got == 0)
+                return false;
+            buffer.append(chunk.data(), got);
+        }
+        return false;
+    };
+    const std::string reply = own_login(channel, transcript_.capabilities, login, password);
+    if (reply.empty())
+        return {CheckOutcome::temporary,
+                std::chrono::steady_clock::now() >= deadline
+                    ? "timed out"
+                    : "no reply to our login (or LOGINDISABLED without AUTH=PLAIN)"};
+    transcript_.auth_tag = reply.substr(0, 4);
+    transcript_.auth_reply = transcript_.last_tagged = reply.substr(0, 200);
+    return finish(reply_status_is(reply, "OK") ? CURLE_OK : CURLE_LOGIN_DENIED, timeout_seconds);
+}
+
 CheckResult CurlCredentialChecker::check(const ProviderConfig &p, std::string_view login,
                                          const SecretString &password) {
-    auto h = LoginCheckHandle::create(p, login, password);
+    auto h = LoginCheckHandle::create(p, login, password, true);
     if (!h)
         return {CheckOutcome::temporary, "curl_easy_init failed"};
-    return h->finish(curl_easy_perform(h->easy()), p.timeout_seconds);
+    const int code = curl_easy_perform(h->easy());
+    if (h->uses_own_login())
+        return h->finish_own_login(code, login, password, p.timeout_seconds);
+    return h->finish(code, p.timeout_seconds);
 }
 
 } // namespace imapmig

@@ -1,7 +1,9 @@
 #include "sync/dsync/dsync_config.hpp"
 
+#include "config/folder_pattern.hpp"
+
 #include <algorithm>
-#include <regex>
+#include <optional>
 
 namespace imapmig {
 
@@ -86,14 +88,15 @@ std::vector<std::string> dsync_arguments(const Config &config, const std::string
 std::vector<std::string> excluded_folders(const SyncConfig &sync,
                                           const std::vector<std::string> &old_folders) {
     std::vector<std::string> out;
-    std::optional<std::regex> exclude;
+    std::optional<FolderPattern> exclude; // linear time: a folder name cannot hang the worker
     if (!sync.folder_exclude.empty())
-        exclude.emplace(sync.folder_exclude, std::regex::ECMAScript); // checked at load
+        if (auto compiled = FolderPattern::compile(sync.folder_exclude))
+            exclude = std::move(compiled).value(); // checked at load
     for (const auto &name : old_folders) {
         const bool listed = sync.folder_include.empty() ||
                             std::find(sync.folder_include.begin(), sync.folder_include.end(),
                                       name) != sync.folder_include.end();
-        if (!listed || (exclude && std::regex_search(name, *exclude)))
+        if (!listed || (exclude && exclude->search(name)))
             out.push_back(name);
     }
     return out;

@@ -1,6 +1,7 @@
 #include "sync/offlineimap/offlineimap_config.hpp"
 
 #include "base/json.hpp"
+#include "config/folder_pattern.hpp"
 
 #include <sodium.h>
 
@@ -56,6 +57,15 @@ std::string new_repository_section(const Config &config, const OfflineImapAccoun
     return s + "\n";
 }
 
+// folder_exclude compiled for folder_pattern_search (Python's re backtracks: `(a*)*b` against
+// a long folder name would hang offlineimap); None when nothing is excluded.
+std::string exclude_program(const SyncConfig &sync) {
+    if (sync.folder_exclude.empty())
+        return "None";
+    auto compiled = FolderPattern::compile(sync.folder_exclude); // checked at load
+    return compiled ? compiled.value().program_json() : "None";
+}
+
 } // namespace
 
 std::string render_offlineimap_rc(const Config &config,
@@ -97,7 +107,8 @@ import subprocess
 
 MIGRATOR = )PY" +
            json_quote(migrator_binary) + "\nCONFIG = " + json_quote(config_path) +
-           "\nEXCLUDE = " + json_quote(sync.folder_exclude) + "\nINCLUDE = " + include + R"PY(
+           "\nEXCLUDE = " + exclude_program(sync) + "\nINCLUDE = " + include +
+           std::string(folder_pattern_python()) + R"PY(
 
 _doc = None
 _fd = os.environ.pop("IMAPMIG_SECRETS_FD", None)
@@ -124,7 +135,7 @@ def get_pass(repository):
 def folder_wanted(name):
     if INCLUDE and name not in INCLUDE:
         return False
-    return not (EXCLUDE and re.search(EXCLUDE, name))
+    return not (EXCLUDE and folder_pattern_search(EXCLUDE, name))
 
 
 def old_to_new(name):

@@ -1,4 +1,5 @@
 #include "config/config.hpp"
+#include "config/config_files.hpp"
 #include "crypto/passwords.hpp"
 
 #include <catch2/catch.hpp>
@@ -98,7 +99,6 @@ TEST_CASE("a full config with a drop-in provider file loads", "[unit]") {
     dir.write("imap-migration.d/10-second.yaml", "providers:\n"
                                                  "  - name: second\n"
                                                  "    host: imap.second.example\n"
-                                                 "    security: starttls\n"
                                                  "    domains: [{name: second.example}]\n");
     dir.write("imap-migration.d/README.txt", "not yaml: [");
     dir.write("imap-migration.d/30-old.yaml.dpkg-old", "not yaml: [");
@@ -193,8 +193,8 @@ TEST_CASE("a full config with a drop-in provider file loads", "[unit]") {
     CHECK(old.domains[1].local_domain == "other.example");
 
     CHECK(c.providers[1].name == "second");
-    CHECK(c.providers[1].port == 143); // starttls default
-    CHECK(c.providers[1].security == TlsMode::starttls);
+    CHECK(c.providers[1].port == 993); // tls default
+    CHECK(c.providers[1].security == TlsMode::tls);
     CHECK(c.providers[1].source_file == dir.dropin("10-second.yaml"));
     CHECK(c.providers[2].name == "legacy");
     CHECK(c.providers[2].port == 143);
@@ -639,9 +639,9 @@ TEST_CASE("values are checked for their meaning", "[unit]") {
                         ":1: database: expected a libpq connection string such as "
                         "\"host=/run/postgresql dbname=mail user=mailadmin\" or a postgresql:// "
                         "URI; this one does not parse");
-    CHECK(got[1].rfind(dir.main() + ":4: sync.folder_exclude: expected an ECMAScript regular "
-                                    "expression; \"^(Junk\" does not compile: ",
-                       0) == 0);
+    CHECK(got[1] == dir.main() + ":4: sync.folder_exclude: expected a regular expression "
+                                 "(ECMAScript syntax without backreferences, lookaround or \\b); "
+                                 "\"^(Junk\" is refused: missing `)` at offset 6");
     CHECK(got[2] == dir.main() + ":6: providers[0].name: expected a name made of a-z, 0-9, '.', "
                                  "'_' and '-', got \"Old Mail\"");
     CHECK(got[3] == dir.main() + ":7: providers[0].host: expected a host name or IP address, got "
@@ -756,4 +756,129 @@ TEST_CASE("dovecot_bin_dir finds doveadm in a non-standard place", "[unit]") {
                   std::vector<std::string>{dir.main() + ":3: dovecot_bin_dir: " + reason});
         }
     }
+}
+
+TEST_CASE("offlineimap cannot enforce STARTTLS or check an IP address: refused with the way out",
+          "[unit]") {
+    ConfigDir dir;
+    auto result = dir.load("providers:\n"             // 3
+                           "  - name: oldmail\n"      // 4
+                           "    host: 192.0.2.7\n"    // 5
+                           "    security: starttls\n" // 6
+                           "    domains: [{name: old.example}]\n"
+                           "  - name: plain\n"     // 8
+                           "    host: 192.0.2.8\n" // 9
+                           "    security: none\n"
+                           "    allow_plaintext: true\n"
+                           "    domains: [{name: plain.example}]\n");
+    const auto got = messages(result);
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].rfind(dir.main() + ":6: providers[0].security: `starttls` is not safe with the "
+                                    "offlineimap engine",
+                       0) == 0);
+    CHECK(got[0].find("`security: tls`") != std::string::npos);
+    CHECK(got[0].find("engine: dsync") != std::string::npos);
+    CHECK(got[1].rfind(dir.main() + ":5: providers[0].host: the offlineimap engine cannot verify "
+                                    "a certificate for an IP address",
+                       0) == 0);
+
+    // The same providers synced by dsync (which enforces and verifies) load; STARTTLS's
+    // default port is 143.
+    dir.write("imap-migration.d/10-dsync.yaml", "providers:\n"
+                                                "  - name: second\n"
+                                                "    host: 192.0.2.9\n"
+                                                "    security: starttls\n"
+                                                "    sync: {engine: dsync}\n"
+                                                "    domains: [{name: second.example}]\n");
+    auto dsync = dir.load("sync:\n  engine: offlineimap\n");
+    INFO(Catch::Detail::stringify(messages(dsync)));
+    REQUIRE(dsync.config.has_value());
+    CHECK(dsync.config->providers[0].port == 143);
+
+    // A drop-in file's provider is named by its own file, line and index.
+    dir.write("imap-migration.d/10-dsync.yaml", "providers:\n"
+                                                "  - name: second\n"
+                                                "    host: imap.second.example\n"
+                                                "    security: starttls\n"
+                                                "    domains: [{name: second.example}]\n");
+    auto dropin = dir.load("sync:\n  engine: offlineimap\n");
+    REQUIRE(messages(dropin).size() == 1);
+    CHECK(messages(dropin)[0].rfind(dir.dropin("10-dsync.yaml") + ":4: providers[0].security: ",
+                                    0) == 0);
+}
+
+TEST_CASE("paths must be files or directories as each key needs, and never block", "[unit]") {
+    ConfigDir dir;
+    const std::string fifo = dir.path("fifo");
+    REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+    SECTION("a FIFO as the config file") {
+        auto result = load_config(fifo); // would block in open() without O_NONBLOCK
+        CHECK(messages(result) ==
+              std::vector<std::string>{fifo + ": cannot read: is a FIFO, not a regular file"});
+    }
+    SECTION("special files and bad programs for the other keys") {
+        auto result = dir.load(one_provider +               // 3-7
+                               "sync:\n"                    // 8
+                               "  offlineimap: \"$(id)\"\n" // 9
+                               "  runtime_dir: /dev/zero\n" // 10
+                               "  state_dir: " +
+                               fifo +
+                               "\n"                                       // 11
+                               "local_imap:\n"                            // 12
+                               "  master_user: imap-migrator\n"           // 13
+                               "  master_password_file: /proc/self/mem\n" // 14
+                               "previous_secret_key_files: [" +
+                               fifo + "]\n"); // 15
+        CHECK(messages(result) ==
+              std::vector<std::string>{
+                  dir.main() + ":9: sync.offlineimap: expected the absolute path of a program "
+                               "(letters, digits, '/', '.', '_', '-', '+'), got \"$(id)\"",
+                  dir.main() + ":10: sync.runtime_dir: expected a directory; /dev/zero: is "
+                               "under /dev, not a directory for files",
+                  dir.main() + ":11: sync.state_dir: expected a directory; " + fifo +
+                      ": is a FIFO, not a directory",
+                  dir.main() + ":14: local_imap.master_password_file: expected a readable "
+                               "file; /proc/self/mem: is in /proc or /sys, not a regular file",
+                  dir.main() + ":15: previous_secret_key_files[0]: key file " + fifo +
+                      ": is a FIFO, not a regular file",
+              });
+    }
+    SECTION("a missing directory is fine: the worker creates it") {
+        auto result = dir.load(one_provider + "sync:\n  runtime_dir: " + dir.path("run/x") +
+                               "\n  state_dir: " + dir.path("state") + "\n");
+        INFO(Catch::Detail::stringify(messages(result)));
+        CHECK(result.config.has_value());
+    }
+}
+
+TEST_CASE("diagnostics never carry raw control characters", "[unit]") {
+    ConfigDir dir;
+    auto result = dir.load("providers:\n"
+                           "  - name: \"\\e[2J\\e[31mowned\\a\"\n" // YAML escapes: ESC, BEL
+                           "    host: \"a\\x9b b\"\n"               // C1 CSI as UTF-8
+                           "    domains: [{name: old.example}]\n");
+    const auto got = messages(result);
+    REQUIRE(got.size() == 2);
+    for (const auto &m : got)
+        for (unsigned char c : m)
+            CHECK((c >= 0x20 && c != 0x7F));
+    CHECK(got[0].find("\\x1B[2J\\x1B[31mowned\\x07") != std::string::npos);
+    CHECK(got[1].find("a\\xC2\\x9B b") != std::string::npos);
+    CHECK(escape_control("Entw\xC3\xBC" "rfe \xE2\x82\xAC") == "Entw\xC3\xBC" "rfe \xE2\x82\xAC");
+    CHECK(escape_control("bad\xFF" "byte\r\n") == "bad\\xFFbyte\\x0D\\x0A");
+}
+
+TEST_CASE("folder_exclude: any pattern the linear matcher runs, the rest refused by line",
+          "[unit]") {
+    ConfigDir dir;
+    auto ok = dir.load(one_provider + "sync:\n  folder_exclude: '(a*)*b'\n");
+    INFO(Catch::Detail::stringify(messages(ok)));
+    CHECK(ok.config.has_value()); // valid; matched in linear time (test_folder_pattern.cpp)
+    auto refused = dir.load(one_provider + "sync:\n  folder_exclude: '^(?!INBOX)'\n");
+    CHECK(messages(refused) ==
+          std::vector<std::string>{dir.main() +
+                                   ":9: sync.folder_exclude: expected a regular expression "
+                                   "(ECMAScript syntax without backreferences, lookaround or "
+                                   "\\b); \"^(?!INBOX)\" is refused: lookahead is not "
+                                   "supported at offset 2"});
 }

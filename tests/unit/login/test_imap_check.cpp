@@ -1,6 +1,8 @@
 // The libcurl credential check against a scripted IMAP server on loopback.
 #include "login/imap_check.hpp"
 
+#include "hostile_imap_server.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <curl/curl.h>
@@ -13,6 +15,8 @@
 #include <thread>
 
 using namespace imapmig;
+using testsupport::HostileImapServer;
+using testsupport::HostileScript;
 
 namespace {
 
@@ -149,20 +153,166 @@ TEST_CASE("unreachable and silent servers are temporary failures", "[unit]") {
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
 }
 
+namespace {
+
+LoginTranscript transcript(std::initializer_list<std::string_view> lines) {
+    LoginTranscript t;
+    for (std::string_view l : lines) {
+        if (l.substr(0, 2) == "C:")
+            t.client_line(l.substr(2));
+        else
+            t.server_line(l);
+    }
+    return t;
+}
+
+const LoginTranscript login_ok = transcript(
+    {"* OK ready", "C:A001 CAPABILITY", "A001 OK done", "C:A002 LOGIN bob secret", "A002 OK in"});
+
+} // namespace
+
 TEST_CASE("curl results map onto outcomes", "[unit]") {
-    CHECK(classify_login(CURLE_OK, "", "").outcome == CheckOutcome::accepted);
-    CHECK(classify_login(CURLE_LOGIN_DENIED, "A002 NO [AUTHENTICATIONFAILED] x", "").outcome ==
+    CHECK(classify_login(CURLE_OK, login_ok, "").outcome == CheckOutcome::accepted);
+    auto denied = [](std::string reply) {
+        return transcript({"* OK ready", "C:A002 AUTHENTICATE PLAIN AGJvYgBzZWNyZXQ=", reply});
+    };
+    CHECK(classify_login(CURLE_LOGIN_DENIED, denied("A002 NO [AUTHENTICATIONFAILED] x"), "")
+              .outcome == CheckOutcome::rejected);
+    CHECK(classify_login(CURLE_LOGIN_DENIED, denied("A002 NO x"), "").outcome ==
           CheckOutcome::rejected);
-    CHECK(classify_login(CURLE_LOGIN_DENIED, "", "").outcome == CheckOutcome::rejected);
     for (const char *code : {"[UNAVAILABLE]", "[SERVERBUG]", "[INUSE]", "[LIMIT]"})
-        CHECK(
-            classify_login(CURLE_LOGIN_DENIED, std::string("A002 NO ") + code + " x", "").outcome ==
-            CheckOutcome::temporary);
-    auto no_tls = classify_login(CURLE_USE_SSL_FAILED, "", "");
+        CHECK(classify_login(CURLE_LOGIN_DENIED, denied(std::string("A002 NO ") + code + " x"), "")
+                  .outcome == CheckOutcome::temporary);
+    // BAD is a protocol complaint (an 8-bit atom, say), not a verdict on the password.
+    CHECK(classify_login(CURLE_LOGIN_DENIED, denied("A002 BAD Invalid characters in atom"), "")
+              .outcome == CheckOutcome::temporary);
+    // Denied before any LOGIN was sent (LOGINDISABLED, no usable mechanism): not the user's fault.
+    CHECK(classify_login(CURLE_LOGIN_DENIED, transcript({"* OK ready", "A001 OK done"}), "")
+              .outcome == CheckOutcome::temporary);
+    const LoginTranscript none;
+    auto no_tls = classify_login(CURLE_USE_SSL_FAILED, none, "");
     CHECK(no_tls.outcome == CheckOutcome::temporary);
     CHECK(no_tls.detail == "server does not offer STARTTLS (security: starttls)");
-    CHECK(classify_login(CURLE_COULDNT_CONNECT, "", "Connection refused").outcome ==
+    CHECK(classify_login(CURLE_COULDNT_CONNECT, none, "Connection refused").outcome ==
           CheckOutcome::temporary);
-    CHECK(classify_login(CURLE_PEER_FAILED_VERIFICATION, "", "").outcome ==
+    CHECK(classify_login(CURLE_PEER_FAILED_VERIFICATION, none, "").outcome ==
           CheckOutcome::temporary);
+}
+
+TEST_CASE("success needs a tagged OK to the LOGIN actually sent", "[unit]") {
+    // curl returns OK after a PREAUTH greeting without sending the password.
+    auto preauth = transcript({"* PREAUTH [CAPABILITY IMAP4rev1] welcome, no password needed",
+                               "C:A001 CAPABILITY", "A001 OK done"});
+    auto r = classify_login(CURLE_OK, preauth, "");
+    CHECK(r.outcome == CheckOutcome::temporary);
+    CHECK(r.detail.find("PREAUTH") != std::string::npos);
+    // A tagged OK to something else is not a login.
+    CHECK(classify_login(CURLE_OK, transcript({"* OK ready", "C:A001 CAPABILITY", "A001 OK done"}),
+                         "")
+              .outcome == CheckOutcome::temporary);
+    // The OK must carry the LOGIN's tag.
+    CHECK(classify_login(CURLE_OK,
+                         transcript({"* OK ready", "C:A002 LOGIN bob pw", "A001 OK stale"}), "")
+              .outcome == CheckOutcome::temporary);
+    // What we send is never kept beyond tag and verb: it holds the password.
+    CHECK(login_ok.auth_tag == "A002");
+    CHECK(login_ok.auth_reply == "A002 OK in");
+}
+
+TEST_CASE("a hostile provider never yields an accepted login", "[unit]") {
+    CurlCredentialChecker checker;
+    auto check = [&](HostileImapServer &server) {
+        return checker.check(plain_provider(server.port()), "bob@old.example",
+                             SecretString("s3cret-pass"));
+    };
+    SECTION("PREAUTH greeting") {
+        HostileScript s;
+        s.greeting = "* PREAUTH [CAPABILITY IMAP4rev1] Logged in as anybody";
+        HostileImapServer server(s);
+        auto r = check(server);
+        CHECK(r.outcome == CheckOutcome::temporary);
+        CHECK(r.detail.find("PREAUTH") != std::string::npos);
+        CHECK(server.logins().empty()); // the password was never even sent
+    }
+    SECTION("garbage instead of a greeting") {
+        HostileScript s;
+        // A TLS ClientHello-like binary blob, then a fake tagged OK.
+        s.garbage = std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n", 20) +
+                    "A001 OK LOGIN completed\r\n";
+        HostileImapServer server(s);
+        CHECK(check(server).outcome == CheckOutcome::temporary);
+    }
+    SECTION("greets, then never answers") {
+        HostileScript s;
+        s.login_reply = "";
+        HostileImapServer server(s);
+        auto r = check(server);
+        CHECK(r.outcome == CheckOutcome::temporary);
+        CHECK(server.logins().size() == 1);
+    }
+    SECTION("never greets") {
+        HostileScript s;
+        s.greeting = "";
+        HostileImapServer server(s);
+        CHECK(check(server).outcome == CheckOutcome::temporary);
+    }
+    SECTION("an honest OK is still accepted") {
+        HostileImapServer server(HostileScript{});
+        CHECK(check(server).outcome == CheckOutcome::accepted);
+    }
+}
+
+TEST_CASE("8-bit passwords reach a provider without AUTH=PLAIN intact", "[unit]") {
+    const std::string utf8_pw = "p\xC3\xA4ss w\xC3\xB6rd-\xE2\x82\xAC"; // "päss wörd-€"
+    auto check = [](HostileImapServer &server, const std::string &pw) {
+        return CurlCredentialChecker().check(plain_provider(server.port()), "bob@old.example",
+                                             SecretString(pw));
+    };
+    SECTION("LOGIN only: a literal, not an 8-bit atom (which servers answer with BAD)") {
+        HostileScript s;
+        s.capability = "IMAP4rev1";
+        s.password = utf8_pw;
+        HostileImapServer server(s);
+        CHECK(check(server, utf8_pw).outcome == CheckOutcome::accepted);
+        REQUIRE(server.logins().size() == 1);
+        CHECK(server.logins()[0].form == "literal");
+        CHECK(server.logins()[0].user == "bob@old.example");
+        CHECK(server.logins()[0].password == utf8_pw);
+        auto wrong = check(server, "w\xC3\xB6rong");
+        CHECK(wrong.outcome == CheckOutcome::rejected);
+        CHECK(wrong.detail.find("w\xC3\xB6rong") == std::string::npos);
+    }
+    SECTION("AUTH=PLAIN offered (no SASL-IR): base64 through AUTHENTICATE") {
+        HostileScript s;
+        s.capability = "IMAP4rev1 AUTH=PLAIN";
+        s.password = utf8_pw;
+        HostileImapServer server(s);
+        CHECK(check(server, utf8_pw).outcome == CheckOutcome::accepted);
+        REQUIRE(server.logins().size() == 1);
+        CHECK(server.logins()[0].form == "sasl-plain");
+        CHECK(server.logins()[0].password == utf8_pw);
+    }
+    SECTION("LOGINDISABLED and no AUTH=PLAIN: a temporary failure, nothing sent") {
+        HostileScript s;
+        s.capability = "IMAP4rev1 LOGINDISABLED";
+        HostileImapServer server(s);
+        CHECK(check(server, utf8_pw).outcome == CheckOutcome::temporary);
+        CHECK(server.logins().empty());
+    }
+    SECTION("PREAUTH still wins over our own login") {
+        HostileScript s;
+        s.greeting = "* PREAUTH hello";
+        HostileImapServer server(s);
+        CHECK(check(server, utf8_pw).outcome == CheckOutcome::temporary);
+        CHECK(server.logins().empty());
+    }
+    SECTION("ASCII passwords keep curl's own LOGIN") {
+        HostileScript s;
+        s.capability = "IMAP4rev1";
+        s.password = "plain-ascii";
+        HostileImapServer server(s);
+        CHECK(check(server, "plain-ascii").outcome == CheckOutcome::accepted);
+        REQUIRE(server.logins().size() == 1);
+        CHECK(server.logins()[0].form == "atom");
+    }
 }
