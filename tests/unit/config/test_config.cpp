@@ -262,7 +262,8 @@ TEST_CASE("enum names print as written in the config", "[unit]") {
 
 TEST_CASE("cutover and the POP3 port of a provider", "[unit]") {
     ConfigDir dir;
-    auto proxied = dir.load(one_provider + "    cutover: proxy\n    security: starttls\n");
+    auto proxied = dir.load(one_provider + "    cutover: proxy\n    security: starttls\n" +
+                            "    sync:\n      engine: dsync\n");
     INFO(Catch::Detail::stringify(messages(proxied)));
     REQUIRE(proxied.config.has_value());
     CHECK(proxied.config->providers[0].cutover == Cutover::proxy);
