@@ -9,7 +9,7 @@
 # directory named for a hash of the suite, the package list and this script's format version, so
 # a second run (or another checkout on the same machine) reuses it in no time. A clean machine
 # pays about a minute per root (mmdebstrap, minbase + the packages, from Debian's mirror).
-# Concurrent callers are serialised by a lock; a root is published only once complete (rename).
+# Concurrent callers for one root are serialised by a lock; a root is published only once complete (rename).
 # Inside the root a policy-rc.d exits 101, so no package starts a service at install (or ever);
 # the tests start the servers themselves, privately, on 127.0.0.1.
 #
@@ -53,7 +53,8 @@ if [ -f "$root/.imapmig-root-complete" ]; then
   exit 0
 fi
 
-exec 9>"$cache/.lock"
+# One lock per root: different roots are made side by side, the same one only once.
+exec 9>"$cache/.lock-$name"
 flock 9
 if [ -f "$root/.imapmig-root-complete" ]; then # made by another caller while we waited
   echo "$root"

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <future>
 #include <map>
 #include <mutex>
 #include <poll.h>
@@ -43,12 +44,20 @@ exec chroot "$R" "$START"
 
 } // namespace
 
+namespace {
+
+std::mutex made_mutex;
+std::map<std::vector<std::string>, std::string> made_roots;
+
+} // namespace
+
 std::string debian_test_root(const std::vector<std::string> &packages) {
-    static std::mutex mutex;
-    static std::map<std::vector<std::string>, std::string> made;
-    std::lock_guard<std::mutex> lock(mutex);
-    if (auto it = made.find(packages); it != made.end())
-        return it->second;
+    {
+        std::lock_guard<std::mutex> lock(made_mutex);
+        if (auto it = made_roots.find(packages); it != made_roots.end())
+            return it->second;
+    }
+    // The script serialises callers of one root itself (a lock per root).
     std::vector<std::string> argv{source_root() + "/scripts/make-test-root.sh"};
     argv.insert(argv.end(), packages.begin(), packages.end());
     auto r = run(argv, {}, {}, 30 * 60 * 1000);
@@ -58,8 +67,17 @@ std::string debian_test_root(const std::vector<std::string> &packages) {
     if (r.exit_code != 0 || path.empty())
         throw std::runtime_error("scripts/make-test-root.sh failed (exit " +
                                  std::to_string(r.exit_code) + "): " + r.err);
-    made[packages] = path;
+    std::lock_guard<std::mutex> lock(made_mutex);
+    made_roots[packages] = path;
     return path;
+}
+
+void prepare_debian_test_roots(const std::vector<std::vector<std::string>> &package_sets) {
+    std::vector<std::future<std::string>> pending;
+    for (const auto &packages : package_sets)
+        pending.push_back(std::async(std::launch::async, debian_test_root, packages));
+    for (auto &p : pending)
+        p.get(); // rethrows the first failure
 }
 
 ChrootServer::ChrootServer(ChrootServerOptions options)

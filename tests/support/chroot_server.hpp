@@ -20,6 +20,8 @@ namespace testsupport {
 // scripts/make-test-root.sh; a clean machine pays a minute or more per package set). Throws
 // std::runtime_error with the script's output when it cannot be made (no mmdebstrap, no mirror).
 std::string debian_test_root(const std::vector<std::string> &packages);
+// Makes several roots side by side (a clean machine then waits for the slowest, not the sum).
+void prepare_debian_test_roots(const std::vector<std::vector<std::string>> &package_sets);
 
 struct ChrootServerOptions {
     std::string name; // for messages and the temp dir name

@@ -44,10 +44,14 @@ exec /usr/sbin/couriertcpd -address=127.0.0.1 -maxprocs=40 -maxperip=40 -nodnslo
 
 CourierInstance::CourierInstance()
     : port_(free_tcp_port()), server_({"courier",
-                                       debian_test_root({"courier-imap", "courier-authlib-userdb"}),
+                                       debian_test_root(root_packages()),
                                        {{"etc-courier", "/etc/courier"}},
                                        "/srv/start.sh",
                                        port_}) {}
+
+std::vector<std::string> CourierInstance::root_packages() {
+    return {"courier-imap", "courier-authlib-userdb"};
+}
 
 void CourierInstance::add_user(const std::string &address, const std::string &password) {
     users_.emplace_back(address, password);
@@ -56,9 +60,7 @@ void CourierInstance::add_user(const std::string &address, const std::string &pa
 void CourierInstance::start() {
     const std::string etc = server_.dir() + "/etc-courier";
     run_checked({"rm", "-rf", etc});
-    run_checked({"cp", "-a",
-                 debian_test_root({"courier-imap", "courier-authlib-userdb"}) + "/etc/courier",
-                 etc});
+    run_checked({"cp", "-a", debian_test_root(root_packages()) + "/etc/courier", etc});
     // Only the userdb: the root's default is PAM (its /etc/passwd users).
     std::string rc = read_file(etc + "/authdaemonrc");
     const auto line = rc.find("\nauthmodulelist=");

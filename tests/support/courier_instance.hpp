@@ -19,6 +19,9 @@ public:
 
     // Before start(); as with Cyrus, the password goes through a 0600 file read and deleted by
     // the start script (userdbpw hashes it).
+    // The Debian packages of its root (see debian_test_root()).
+    static std::vector<std::string> root_packages();
+
     void add_user(const std::string &address, const std::string &password);
     void start();
     void stop() override { server_.stop(); }

@@ -62,10 +62,14 @@ exec /usr/lib/cyrus/bin/master
 CyrusInstance::CyrusInstance(CyrusLayout layout)
     : layout_(layout), port_(free_tcp_port()),
       server_({"cyrus",
-               debian_test_root({"cyrus-imapd", "sasl2-bin"}),
+               debian_test_root(root_packages()),
                {{"imapd.conf", "/etc/imapd.conf"}, {"cyrus.conf", "/etc/cyrus.conf"}},
                "/srv/start.sh",
                port_}) {}
+
+std::vector<std::string> CyrusInstance::root_packages() {
+    return {"cyrus-imapd", "sasl2-bin"};
+}
 
 void CyrusInstance::add_user(const std::string &address, const std::string &password) {
     users_.emplace_back(address, password);

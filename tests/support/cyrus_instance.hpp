@@ -24,6 +24,9 @@ public:
 
     // Before start(). The password reaches the sasldb through a 0600 file the start script
     // reads and deletes (never a command line).
+    // The Debian packages of its root (see debian_test_root()).
+    static std::vector<std::string> root_packages();
+
     void add_user(const std::string &address, const std::string &password);
     void start();
     void stop() override { server_.stop(); }
