@@ -29,6 +29,7 @@ if [ -f /srv/users ]; then
   rm -f /srv/users
   makeuserdb
 fi
+set +u # Courier's config files use unset variables
 set -a
 . /etc/courier/authdaemonrc
 . /etc/courier/imapd
