@@ -21,10 +21,11 @@ namespace testsupport {
 
 namespace {
 
-// Runs inside `unshare -m --propagation private`: nothing mounted here is seen by the host, and
-// everything goes with the namespace's last process. The root is bound onto itself so that it
-// can be made read-only (the cached root is shared by every run and every instance); writable
-// are only the instance dir (/srv), /run, /tmp and /dev (tmpfs).
+// Runs inside `unshare -m -p -f --kill-child`: nothing mounted here is seen by the host, and
+// the server is pid 1 of its own pid namespace, so that killing unshare takes down every process
+// the server started, including daemons that detach (Courier's gam_server). The root is bound onto
+// itself so that it can be made read-only (the cached root is shared by every run and every
+// instance); writable are only the instance dir (/srv), /run, /tmp and /dev (tmpfs).
 const char *const launch_script = R"(set -eu
 R=$1; I=$2; START=$3; shift 3
 mount --bind "$R" "$R"
@@ -106,9 +107,9 @@ void ChrootServer::start() {
 
     const std::string launcher = dir_.file("launch.sh");
     write_file(launcher, launch_script, 0755);
-    std::vector<std::string> argv{"unshare",     "-m",        "--propagation",
-                                  "private",     "/bin/sh",   launcher,
-                                  options_.root, dir_.path(), options_.start_command};
+    std::vector<std::string> argv{
+        "unshare", "-m",      "-p",     "-f",          "--kill-child", "--propagation",
+        "private", "/bin/sh", launcher, options_.root, dir_.path(),    options_.start_command};
     for (const auto &[inside_dir, target] : options_.binds) {
         argv.push_back(inside_dir);
         argv.push_back(target);
@@ -134,8 +135,8 @@ void ChrootServer::start() {
 
 void ChrootServer::stop() {
     if (pid_ > 0) {
-        // Courier's authdaemond and Cyrus's service processes are descendants of the pid we
-        // spawned (the start script execs the server): take them all down by pid.
+        // The pid we spawned is unshare: its end kills its pid namespace (--kill-child), the
+        // server and everything it started. The descendants by pid as well, in case.
         const auto family = descendants(pid_);
         for (pid_t p : family)
             ::kill(p, SIGTERM);

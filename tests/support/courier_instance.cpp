@@ -9,21 +9,21 @@ namespace {
 
 // The root's /etc/courier is replaced by the instance's copy (authdaemonrc edited, the userdb
 // written there by the start script). couriertcpd runs in the foreground and logs to stderr.
-// IDLE is left out of the capabilities: it wants a FAM daemon that is not running here.
+// IDLE is left out of the capabilities. Mail belongs to the root's `mail` user: imapd's FAM
+// client (gamin) names its socket after the user and, for a uid without a passwd entry, waits
+// 1.5 s on every command for a gam_server it cannot reach.
 const char *const start_script = R"(#!/bin/sh
 set -eu
 mkdir -p /run/courier/authdaemon /srv/home
 chown courier:courier /run/courier /run/courier/authdaemon
 chmod 0750 /run/courier/authdaemon
 if [ -f /srv/users ]; then
-  n=5000
   while IFS='	' read -r user pass; do
-    n=$((n + 1))
     home=/srv/home/$user
     mkdir -p "$home"
     maildirmake "$home/Maildir"
-    chown -R $n:$n "$home"
-    userdb "$user" set uid=$n gid=$n home="$home" mail="$home/Maildir"
+    chown -R mail:mail "$home"
+    userdb "$user" set uid=8 gid=8 home="$home" mail="$home/Maildir"
     printf '%s\n' "$pass" | userdbpw -md5 | userdb "$user" set systempw
   done < /srv/users
   rm -f /srv/users
