@@ -43,7 +43,7 @@ cache=${IMAPMIG_TEST_ROOT_CACHE:-/var/cache/imapmig-test-roots}
 packages=$(printf '%s\n' "$@" | sort -u | tr '\n' ' ' | sed 's/ $//')
 key=$(printf 'format=%s suite=%s packages=%s\n' "$FORMAT" "$suite" "$packages" |
   sha256sum | cut -c1-16)
-name=$suite-$(printf '%s' "$1" | tr -c 'a-zA-Z0-9.-' '_')-$key
+name=$suite-$(printf '%s' "${packages%% *}" | tr -c 'a-zA-Z0-9.-' '_')-$key
 root=$cache/$name
 
 mkdir -p "$cache"
