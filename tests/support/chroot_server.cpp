@@ -107,9 +107,21 @@ void ChrootServer::start() {
 
     const std::string launcher = dir_.file("launch.sh");
     write_file(launcher, launch_script, 0755);
-    std::vector<std::string> argv{
-        "unshare", "-m",      "-p",     "-f",          "--kill-child", "--propagation",
-        "private", "/bin/sh", launcher, options_.root, dir_.path(),    options_.start_command};
+    // setsid: a session of its own. Courier's authdaemond signals its whole process group when
+    // it stops (kill(0, SIGTERM)), which would otherwise be this test binary's.
+    std::vector<std::string> argv{"setsid",
+                                  "unshare",
+                                  "-m",
+                                  "-p",
+                                  "-f",
+                                  "--kill-child",
+                                  "--propagation",
+                                  "private",
+                                  "/bin/sh",
+                                  launcher,
+                                  options_.root,
+                                  dir_.path(),
+                                  options_.start_command};
     for (const auto &[inside_dir, target] : options_.binds) {
         argv.push_back(inside_dir);
         argv.push_back(target);
