@@ -6,7 +6,8 @@ PACKAGES="dovecot-core dovecot-imapd dovecot-dev dovecot-pgsql offlineimap3 post
   libpq-dev libcurl4-openssl-dev libyaml-cpp-dev catch2 meson ninja-build pkg-config g++
   dovecot-pop3d libsodium-dev libcrypt-dev openssl python3 util-linux clang-14 libclang-rt-14-dev
   debhelper dpkg-dev fakeroot lintian
-  postfix postfix-pgsql postfixadmin php-pgsql php-cli"
+  postfix postfix-pgsql postfixadmin php-pgsql php-cli
+  mmdebstrap"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -174,6 +174,33 @@ ImapClient::Reply ImapClient::command(const std::string &cmd) {
     }
 }
 
+ImapClient::Reply ImapClient::append(const std::string &mailbox, const std::string &flags,
+                                     const std::string &date, const std::string &message) {
+    const std::string tag = "a" + std::to_string(++tag_);
+    std::string cmd = tag + " APPEND " + mailbox + " (" + flags + ")";
+    if (!date.empty())
+        cmd += " \"" + date + "\"";
+    send_all(cmd + " {" + std::to_string(message.size()) + "}\r\n");
+    Reply reply;
+    bool sent = false;
+    for (;;) {
+        std::string line = read_line();
+        if (!sent && line.rfind("+", 0) == 0) {
+            send_all(message + "\r\n");
+            sent = true;
+            continue;
+        }
+        if (line.rfind(tag + " ", 0) == 0) {
+            std::string rest = line.substr(tag.size() + 1);
+            std::size_t sp = rest.find(' ');
+            reply.status = upper(rest.substr(0, sp));
+            reply.text = sp == std::string::npos ? "" : rest.substr(sp + 1);
+            return reply;
+        }
+        reply.untagged.push_back(line);
+    }
+}
+
 ImapClient::Reply ImapClient::login(const std::string &user, const std::string &password) {
     return command("LOGIN " + imap_astring(user) + " " + imap_astring(password));
 }

@@ -24,6 +24,11 @@ public:
 
     // Sends "a<N> <cmd>\r\n", reads until the tagged reply. Throws if the connection drops.
     Reply command(const std::string &cmd);
+    // APPEND with a synchronizing literal (for servers without LITERAL+, like Courier): sends
+    // "APPEND <mailbox> (<flags>) "<date>" {N}", waits for the continuation, then the message.
+    // mailbox is sent as given (quote it with imap_astring); date "" leaves it to the server.
+    Reply append(const std::string &mailbox, const std::string &flags, const std::string &date,
+                 const std::string &message);
     // LOGIN with quoted strings (\ and " escaped); 8-bit or CR/LF values go as LITERAL+.
     Reply login(const std::string &user, const std::string &password);
     // Capabilities from a CAPABILITY command (upper case), e.g. {"IMAP4REV1", "STARTTLS", ...}.
