@@ -1,14 +1,17 @@
 #include "sync/offlineimap/offlineimap_sync.hpp"
 
 #include "base/child_process.hpp"
+#include "sync/folder_plan.hpp"
 #include "sync/offlineimap/offlineimap_config.hpp"
 #include "sync/offlineimap/offlineimap_ui.hpp"
+#include "sync/state_identity.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -117,7 +120,7 @@ std::string describe_failure(const RunState &st, int status) {
 
 Result<std::string> prepare_files(const SyncRequest &rq, const OfflineImapAccount &account,
                                   RunDir &run_dir, const std::string &state_dir) {
-    if (auto r = make_private_dir(state_dir); !r)
+    if (auto r = bind_sync_state(state_dir, rq.task.sync_identity, rq.task.legacy_state_ok); !r)
         return r.error();
     if (auto r = make_run_dir(rq.config.sync.runtime_dir, "migration" + std::to_string(rq.task.id),
                               run_dir);
@@ -125,9 +128,12 @@ Result<std::string> prepare_files(const SyncRequest &rq, const OfflineImapAccoun
         return r.error();
     const std::string pythonfile = run_dir.path + "/helpers.py";
     const std::string rc = run_dir.path + "/offlineimaprc";
-    if (auto r = write_private_file(
-            pythonfile,
-            offlineimap_helper_python(rq.config.sync, rq.migrator_binary, rq.config_path));
+    auto plan = plan_folders(rq, true);
+    if (!plan)
+        return plan.error();
+    if (auto r = write_private_file(pythonfile,
+                                    offlineimap_helper_python(rq.config.sync, rq.migrator_binary,
+                                                              rq.config_path, plan.value()));
         !r)
         return r.error();
     if (auto r = write_private_file(
@@ -148,6 +154,9 @@ SyncReport run_offlineimap(const SyncRequest &rq, const std::atomic<bool> &cance
     const auto started = Clock::now();
     SyncReport report;
     OfflineImapAccount account{rq.task.id, &rq.provider, rq.task.old_login, rq.task.local_user};
+    const auto pw = rq.old_password.reveal();
+    account.old_password_ascii =
+        std::none_of(pw.begin(), pw.end(), [](char c) { return (c & 0x80) != 0; });
     const std::string state_dir = migration_state_dir(rq.config, rq.task.id);
     RunDir run_dir;
     auto rc = prepare_files(rq, account, run_dir, state_dir);
