@@ -322,10 +322,9 @@ void list_query(Bench &b, imapmig::Connection &conn, const std::string &state, l
 void claim_query(Bench &b, imapmig::Connection &conn, const std::string &label) {
     // What Worker::start_one asks, one provider at a time: the biggest one.
     const std::string owner = "scale-bench:1", wanted = imapmig::pg_text_array({providers[0]});
-    const std::string none = imapmig::pg_text_array({});
     auto plan = [&](imapmig::Connection &c, const char *options) {
         exec(c, "BEGIN");
-        Plan p = explain(c, options, imapmig::task_claim_sql, {owner, wanted, none, "600"});
+        Plan p = explain(c, options, imapmig::task_claim_sql, {owner, wanted, "600"});
         exec(c, "ROLLBACK");
         return p;
     };
@@ -342,7 +341,7 @@ void claim_query(Bench &b, imapmig::Connection &conn, const std::string &label) 
         exec(conn, "BEGIN");
         imapmig::TaskQueue queue(conn, owner, std::chrono::seconds(600));
         const auto start = std::chrono::steady_clock::now();
-        value_or_throw(queue.claim({providers[0]}, {}), "claim");
+        value_or_throw(queue.claim({providers[0]}), "claim");
         walls.push_back(ms_since(start));
         exec(conn, "ROLLBACK");
     }

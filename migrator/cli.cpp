@@ -19,7 +19,7 @@ const std::vector<Command> &commands()
          cmd_key_generate},
         {"master-user", "",
          "print the passwd-file line for Dovecot's master passdb (local_imap)", cmd_master_user},
-        {"worker", "[--once]", "sync due migrations with offlineimap (the daemon)", cmd_worker},
+        {"worker", "[--once]", "sync due migrations with their provider's engine (the daemon)", cmd_worker},
         {"status", "[--once]", "live progress of active migrations", cmd_status},
         {"migrations list", "[--state S] [--domain D] [--limit N] [--json]",
          "list migrations (lowest IDs first; --limit N: the first N)",

@@ -2,10 +2,6 @@
 
 #include "worker.hpp"
 
-#include <unistd.h>
-
-#include <climits>
-
 namespace imapmig::cli {
 
 int cmd_worker(Context &ctx) {
@@ -17,9 +13,6 @@ int cmd_worker(Context &ctx) {
         else
             return usage_error("worker: unexpected argument '" + a + "'");
     }
-    char self[PATH_MAX] = {};
-    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    o.migrator_binary = n > 0 ? std::string(self, static_cast<size_t>(n)) : "imap-migrator";
     return worker::run(o);
 }
 

@@ -1,5 +1,6 @@
 // imap-migrator: admin commands (and later the worker) over the shared core library.
 #include "cli.hpp"
+#include "man_page.hpp"
 
 #include <imapmig_build_config.h>
 
@@ -57,6 +58,11 @@ int run(const std::vector<std::string> &args) {
         const std::string &a = args[pos];
         if (a == "-h" || a == "--help") {
             print_help();
+            return exit_ok;
+        }
+        // For the build, which writes imap-migrator.8 from it.
+        if (a == "--print-man") {
+            std::cout << render_man_page();
             return exit_ok;
         }
         if (a == "--version") {

@@ -1,20 +1,24 @@
 #include "worker.hpp"
 
+#include "base/child_process.hpp"
 #include "config/config.hpp"
+#include "crypto/secrets.hpp"
+#include "db/migration_tasks.hpp"
+#include "db/provider_guard.hpp"
+#include "db/providers_table.hpp"
+#include "db/schema.hpp"
+#include "db/store.hpp"
 #include "sync/dsync/dsync_preflight.hpp"
 #include "sync/dsync/dsync_sync.hpp"
-#include "db/migration_tasks.hpp"
 #include "sync/mailbox_size.hpp"
 #include "sync/offlineimap/offlineimap_sync.hpp"
-#include "db/provider_guard.hpp"
-#include "db/schema.hpp"
-#include "crypto/secrets.hpp"
-#include "db/store.hpp"
 #include "sync/task_queue.hpp"
 
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -51,11 +55,29 @@ std::string worker_identity() {
     return std::string(host) + ":" + std::to_string(::getpid());
 }
 
+// The worker holds the key that opens every sealed password and, during runs, old passwords
+// and the master password: no core file (the unit adds LimitCORE=0), and a process that is not
+// dumpable cannot be ptrace-attached or have its memory read by others of its uid either.
+void keep_memory_private() {
+    ::prctl(PR_SET_DUMPABLE, 0);
+    const rlimit no_core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+}
+
+// Run directories a killed worker left behind (its private per-run files).
+void remove_leftovers(const Config &config) {
+    auto removed = remove_stale_run_dirs(config.sync.runtime_dir);
+    if (!removed)
+        log_line("worker: " + removed.error().message);
+    else if (removed.value() > 0)
+        log_line("worker: removed " + std::to_string(removed.value()) +
+                 " run directory(ies) left by a stopped worker in " + config.sync.runtime_dir);
+}
+
 // What a loaded configuration gives the worker; replaced as a whole on SIGHUP.
 struct Setup {
     Config config;
     KeyRing keys;
-    std::vector<std::string> providers;
 };
 
 Result<std::shared_ptr<const Setup>> load_setup(const std::string &path) {
@@ -76,11 +98,7 @@ Result<std::shared_ptr<const Setup>> load_setup(const std::string &path) {
         KeyRing::load(loaded.config->secret_key_file, loaded.config->previous_secret_key_files);
     if (!keys)
         return keys.error();
-    std::vector<std::string> names;
-    for (const auto &p : loaded.config->providers)
-        names.push_back(p.name);
-    return std::make_shared<const Setup>(
-        Setup{std::move(*loaded.config), std::move(keys.value()), std::move(names)});
+    return std::make_shared<const Setup>(Setup{std::move(*loaded.config), std::move(keys.value())});
 }
 
 struct Job {
@@ -96,39 +114,42 @@ struct Job {
 
 void record_report(TaskQueue &queue, const Job &job, const SyncReport &report) {
     const ClaimedTask &t = job.task;
-    if (report.cancelled) {
+    switch (report.outcome) {
+    case SyncOutcome::cancelled:
         (void)queue.release(t, "worker stopped; the run will continue later");
         log_line(task_label(t) + ": interrupted, handed back");
         return;
-    }
-    if (report.busy) {
+    case SyncOutcome::busy:
         (void)queue.release(t, "sync state still locked by an earlier run; retrying",
                             std::chrono::seconds(20));
         log_line(task_label(t) + ": sync state still locked by an earlier run, retrying in 20 s");
         return;
-    }
-    if (report.lease_lost) {
+    case SyncOutcome::lease_lost:
         log_line(task_label(t) + ": taken away (stopped or deleted by an admin), run aborted");
         return;
+    case SyncOutcome::synced:
+    case SyncOutcome::failed:
+    case SyncOutcome::credentials_rejected:
+        break;
     }
     auto r = queue.record(t, report.outcome, report.progress, report.error, report.duration,
-                          job.setup->config.sync.interval_minutes);
+                          job.setup->config.sync.interval_minutes, report.complete);
     std::ostringstream msg;
     msg << task_label(t) << ": ";
-    if (report.outcome == RunOutcome::synced)
+    if (report.outcome == SyncOutcome::synced)
         msg << (t.finish_requested ? "finished" : "synced") << ", "
             << report.progress.messages_copied << " message(s) copied, "
             << report.progress.folders_done << " folder(s), " << report.duration.count() << " ms";
     else
-        msg << (report.outcome == RunOutcome::credentials_rejected ? "credentials_rejected: "
-                                                                   : "failed: ")
+        msg << (report.outcome == SyncOutcome::credentials_rejected ? "credentials_rejected: "
+                                                                    : "failed: ")
             << report.error;
     if (!r)
         msg << " (recording it failed: " << r.error().message << ")";
     log_line(msg.str());
 }
 
-void run_job(Job &job, const Options &options) {
+void run_job(Job &job) {
     const Setup &s = *job.setup;
     TaskQueue queue(*job.conn, worker_identity(), lease);
     const ClaimedTask &t = job.task;
@@ -143,9 +164,7 @@ void run_job(Job &job, const Options &options) {
     } else {
         const SyncEngine engine = s.config.engine_for(*provider);
         log_line(task_label(t) + ": sync started (" + std::string(to_string(engine)) + ")");
-        SyncRequest rq{s.config,           *provider,      t,
-                       old_pw.value(),     master.value(), options.migrator_binary,
-                       options.config_path};
+        SyncRequest rq{s.config, *provider, t, old_pw.value(), master.value()};
         auto heartbeat = [&](const SyncProgress &p) {
             auto alive = queue.heartbeat(t, p);
             return !alive || alive.value(); // a database hiccup is no reason to abort
@@ -153,8 +172,7 @@ void run_job(Job &job, const Options &options) {
         report = engine == SyncEngine::dsync ? run_dsync(rq, job.cancel, heartbeat)
                                              : run_offlineimap(rq, job.cancel, heartbeat);
         // dsync measured the new mailbox's vsize itself; offlineimap reports no sizes.
-        if (engine == SyncEngine::offlineimap && report.outcome == RunOutcome::synced &&
-            !report.cancelled && !report.lease_lost) {
+        if (engine == SyncEngine::offlineimap && report.outcome == SyncOutcome::synced) {
             auto bytes = mailbox_bytes(*s.config.local_imap, t.local_user, master.value());
             if (bytes)
                 report.progress.bytes = bytes.value();
@@ -182,6 +200,7 @@ private:
     void wait_or_stop(std::chrono::seconds how_long);
     void handle_signal();
     void reload();
+    void publish_endpoints();
     void shutdown();
 
     Options options_;
@@ -194,6 +213,13 @@ private:
     int done_fd_ = -1; // eventfd written by each job as it ends
     bool stopping_ = false;
 };
+
+// Where Dovecot proxies `cutover: proxy` users: follows the configuration, not the first login
+// that happened to write it.
+void Worker::publish_endpoints() {
+    if (auto r = publish_providers(*conn_, setup_->config); !r)
+        log_line("worker: providers not published for the proxy: " + r.error().message);
+}
 
 bool Worker::connect() {
     auto c = Connection::open(setup_->config.database);
@@ -214,6 +240,7 @@ bool Worker::connect() {
         return false;
     }
     conn_ = std::make_unique<Connection>(std::move(c.value()));
+    publish_endpoints();
     // NOTIFY from the plugin: a first login just created a task.
     if (auto l = conn_->exec("listen", "LISTEN imap_migration"); !l) {
         log_line("worker: " + l.error().message);
@@ -235,7 +262,7 @@ bool Worker::start_one(const ProviderConfig &provider) {
     if (!slot || !slot.value())
         return false; // the provider is at max_connections (logins or other workers)
     TaskQueue queue(*conn_, owner_, lease);
-    auto claimed = queue.claim({provider.name}, {});
+    auto claimed = queue.claim({provider.name});
     if (!claimed) {
         log_line("worker: " + claimed.error().message);
         return false;
@@ -248,7 +275,7 @@ bool Worker::start_one(const ProviderConfig &provider) {
     job.slot.emplace(std::move(*slot.value()));
     job.task = std::move(*claimed.value());
     job.done_fd = done_fd_;
-    job.thread = std::thread(run_job, std::ref(job), std::cref(options_));
+    job.thread = std::thread(run_job, std::ref(job));
     return true;
 }
 
@@ -279,9 +306,8 @@ void Worker::reap() {
 void Worker::wait_for_events() {
     // A NOTIFY (first login, admin action), a finished sync or a signal wakes us; the tick
     // only finds re-syncs and retries that came due.
-    pollfd fds[3] = {{signal_fd_, POLLIN, 0},
-                     {PQsocket(conn_->raw()), POLLIN, 0},
-                     {done_fd_, POLLIN, 0}};
+    pollfd fds[3] = {
+        {signal_fd_, POLLIN, 0}, {PQsocket(conn_->raw()), POLLIN, 0}, {done_fd_, POLLIN, 0}};
     ::poll(fds, 3, jobs_.empty() ? 15000 : 1000);
     if (fds[2].revents & POLLIN) {
         uint64_t n = 0;
@@ -321,6 +347,8 @@ void Worker::reload() {
     }
     setup_ = fresh.value(); // running syncs keep the setup they started with
     spare_.reset();
+    if (conn_ && !conn_->broken())
+        publish_endpoints();
     log_line("worker: configuration reloaded");
 }
 
@@ -334,12 +362,14 @@ void Worker::shutdown() {
 }
 
 int Worker::run() {
+    keep_memory_private();
     auto setup = load_setup(options_.config_path);
     if (!setup) {
         std::cerr << setup.error().message << "\n";
         return 1;
     }
     setup_ = setup.value();
+    remove_leftovers(setup_->config);
     sigset_t set;
     sigemptyset(&set);
     for (int sig : {SIGTERM, SIGINT, SIGHUP})

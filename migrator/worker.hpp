@@ -1,4 +1,4 @@
-// `imap-migrator worker`: claims due migrations and runs offlineimap for them, at most
+// `imap-migrator worker`: claims due migrations and runs their sync engine for them, at most
 // sync.max_parallel_accounts at once and never more than a provider's max_connections.
 #pragma once
 
@@ -8,8 +8,7 @@ namespace imapmig::worker {
 
 struct Options {
     std::string config_path;
-    std::string migrator_binary; // this program, for the pythonfile's fallback
-    bool once = false;           // run what is due now, then exit
+    bool once = false; // run what is due now, then exit
 };
 
 // Returns an exit code. SIGTERM/SIGINT stop cleanly (running syncs are interrupted and their

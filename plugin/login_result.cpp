@@ -43,5 +43,10 @@ enum passdb_result apply_decision(struct auth_request *request,
     log_decision(request, decision);
     if (!decision.new_user.empty())
         auth_request_set_field(request, "user", decision.new_user.c_str(), nullptr);
+    if (decision.outcome == imapmig::LoginOutcome::ok && decision.proxy) {
+        const char *service = request->fields.service != nullptr ? request->fields.service : "";
+        for (const auto &[name, value] : imapmig::proxy_fields(*decision.proxy, service))
+            auth_request_set_field(request, name.c_str(), value.c_str(), nullptr);
+    }
     return to_passdb_result(decision.outcome);
 }

@@ -1,11 +1,15 @@
 // What the sync engines share to run a helper program from the (multi-threaded) worker: owned
 // file descriptors, private per-run files, fork + exec with nothing but system calls in the
-// child, and a stop that reaches the child's whole process group.
+// child, a stop that reaches the child's whole process group, and children that never outlive
+// the worker. base/supervisor.hpp runs a program to its end on top of this.
 #pragma once
 
 #include "base/error.hpp"
 
 #include <sys/types.h>
+
+#include <chrono>
+#include <optional>
 
 #include <string>
 #include <string_view>
@@ -38,7 +42,9 @@ struct Pipe {
 };
 Result<Pipe> make_pipe();
 
-// A per-run directory: removed with everything in it when this goes out of scope.
+// A per-run directory: removed with everything in it when this goes out of scope. While it
+// exists this process holds a lock on it, so that a worker starting later can tell it from
+// one a killed worker left behind (remove_stale_run_dirs).
 class RunDir {
 public:
     RunDir() = default;
@@ -46,6 +52,7 @@ public:
     RunDir &operator=(const RunDir &) = delete;
     ~RunDir();
     std::string path;
+    Fd lock;
 };
 
 // Creates path (and parents) and makes it 0700.
@@ -55,31 +62,57 @@ Result<void> write_private_file(const std::string &path, std::string_view conten
 // A fresh 0700 directory runtime_dir/PREFIX-XXXXXX, owned by run_dir.
 Result<void> make_run_dir(const std::string &runtime_dir, const std::string &prefix,
                           RunDir &run_dir);
+// Removes the run directories (migration*) in runtime_dir that no living process holds (left by a
+// worker that was killed); returns how many.
+Result<int> remove_stale_run_dirs(const std::string &runtime_dir);
 Result<void> write_all(int fd, std::string_view data);
+
+// An fd of this process that the child finds under another number.
+struct InheritedFd {
+    int fd;
+    int as;
+};
 
 struct SpawnSpec {
     std::vector<std::string> argv; // argv[0] is the program's path
     std::vector<std::string> env;  // the child's whole environment
-    int stdout_fd = -1;            // -1: /dev/null
-    int stderr_fd = -1;            // -1: /dev/null
-    int fd3 = -1;                  // passed on as fd 3 when >= 0 (secrets, a lock)
+    std::vector<InheritedFd> fds;  // 0, 1 and 2 are /dev/null unless given here
+    // Once this process is gone (even SIGKILLed), the child gets SIGTERM, then SIGKILL after
+    // this long.
+    std::chrono::seconds orphan_grace{10};
 };
 
-// Starts the child in its own process group, with SIGTERM as its parent-death signal (a worker
-// killed outright stops it the gentle way) and /dev/null as stdin.
-Result<pid_t> spawn_child(const SpawnSpec &spec);
+// A started child. Between this process and the program sits a small guard: a fork of this
+// process that never execs nor changes user. It leads the child's process group, passes the
+// program's exit status on as its own, and holds the read end of a pipe (the lifeline) whose
+// only write end is here: when this process dies, however it dies, the guard sees EOF and stops
+// the program. A parent-death signal alone is not enough: the kernel clears it when the child
+// switches user (doveadm -u does), and it fired into a blocked mask.
+// The program itself starts with an empty signal mask and default dispositions.
+class ChildHandle {
+public:
+    ChildHandle(pid_t pid, Fd lifeline) : pid_(pid), lifeline_(std::move(lifeline)) {}
+    ChildHandle(ChildHandle &&o) noexcept
+        : pid_(std::exchange(o.pid_, -1)), lifeline_(std::move(o.lifeline_)), status_(o.status_) {}
+    ChildHandle &operator=(ChildHandle &&) = delete;
+    ChildHandle(const ChildHandle &) = delete;
+    // Not reaped yet: stopped (SIGTERM, SIGKILL after 10 s) and reaped.
+    ~ChildHandle();
 
-// SIGTERM to the child's process group; SIGKILL after 10 s. Reaps the child.
-void stop_child_group(pid_t pid);
+    pid_t pid() const { return pid_; } // also its process group
+    // Signal to the whole process group (the guard ignores all but SIGKILL).
+    void signal(int sig) const;
+    // The wait status once it has ended (EINTR-safe; WNOHANG with block = false).
+    std::optional<int> wait(bool block = true);
+    // SIGTERM to the group, SIGKILL after grace; the wait status.
+    int stop(std::chrono::milliseconds grace);
 
-struct Captured {
-    int status = 0; // as waitpid reports it
-    std::string out, err;
-    bool exited_ok() const; // exited with status 0
+private:
+    pid_t pid_;
+    Fd lifeline_;
+    std::optional<int> status_;
 };
 
-// Runs a short command to its end (stdout and stderr collected, fd3 ignored); after
-// timeout_seconds its process group is stopped and a temporary error returned.
-Result<Captured> run_captured(SpawnSpec spec, int timeout_seconds);
+Result<ChildHandle> spawn_child(const SpawnSpec &spec);
 
 } // namespace imapmig

@@ -5,7 +5,10 @@
 namespace imapmig {
 
 std::string json_quote(std::string_view text) {
-    std::string out = "\"";
+    // Room for the worst case: no reallocation leaves a partial copy (of a password) behind.
+    std::string out;
+    out.reserve(6 * text.size() + 2);
+    out += '"';
     for (char c : text) {
         switch (c) {
         case '"':

@@ -123,6 +123,10 @@ Config::Route Config::route_for_old_domain(std::string_view domain) const {
     return {};
 }
 
+std::string_view to_string(Cutover cutover) {
+    return cutover == Cutover::proxy ? "proxy" : "immediate";
+}
+
 std::string_view to_string(TlsMode mode) {
     switch (mode) {
     case TlsMode::tls:

@@ -15,6 +15,10 @@ enum class SyncDirection { old_to_new, both };
 // How the worker copies mail: offlineimap over IMAP to the new server (as the master user), or
 // Dovecot's own dsync (`doveadm sync` with imapc), which writes the mail store directly.
 enum class SyncEngine { offlineimap, dsync };
+// When a migrated user's logins move to this server: `proxy` keeps them at the old provider
+// (Dovecot proxies the session) until the first complete sync, so the new mailbox is not touched
+// before it holds the old UIDs; `immediate` serves them here from the first login on.
+enum class Cutover { immediate, proxy };
 
 struct DomainMapping {
     std::string name;         // the domain at the old provider, lower-case
@@ -36,6 +40,8 @@ struct ProviderConfig {
     std::string ca_file; // empty: the system store
     int timeout_seconds = 10;
     int max_connections = 8;
+    Cutover cutover = Cutover::immediate;
+    int pop3_port = 995; // where POP3 sessions are proxied; default follows security: 995 / 110
     std::vector<DomainMapping> domains;
     ProviderSyncConfig sync;
     std::string source_file; // where it was declared, for diagnostics
@@ -128,6 +134,7 @@ struct ConfigLoadResult {
 // all files. Collects every problem, one diagnostic each. Never throws.
 ConfigLoadResult load_config(const std::string &path);
 
+std::string_view to_string(Cutover cutover);          // "immediate", "proxy"
 std::string_view to_string(TlsMode mode);            // "tls", "starttls", "none"
 std::string_view to_string(SyncDirection direction); // "old-to-new", "both"
 std::string_view to_string(SyncEngine engine);       // "offlineimap", "dsync"

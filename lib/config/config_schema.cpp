@@ -531,6 +531,8 @@ void check_provider(Loader &l, const Item &it, const Present &present, ProviderC
     p.source_file = l.file();
     if (present.count("port") == 0)
         p.port = p.security == TlsMode::tls ? 993 : 143;
+    if (present.count("pop3_port") == 0)
+        p.pop3_port = p.security == TlsMode::tls ? 995 : 110;
     if (p.security == TlsMode::none && !p.allow_plaintext)
         l.error(line_of_key(present, "security", it.line), join_path(it.path, "security"),
                 "`none` would send users' passwords across the network in clear; use tls or "
@@ -684,6 +686,9 @@ Kind<ProviderConfig> provider_kind() {
             field("ca_file", &P::ca_file, readable_file_kind()),
             field("timeout_seconds", &P::timeout_seconds, integer<int>(1, 300)),
             field("max_connections", &P::max_connections, integer<int>(1, 1000)),
+            field("cutover", &P::cutover,
+                  one_of<Cutover>({{"immediate", Cutover::immediate}, {"proxy", Cutover::proxy}})),
+            field("pop3_port", &P::pop3_port, port_kind()),
             field("domains", &P::domains,
                   list_of("domains", domain_mapping_kind(), Entries::at_least_one), Need::required),
             field("sync", &P::sync, provider_sync_kind()),

@@ -2,6 +2,9 @@
 // onto a passdb result and the message onto the request's log.
 #pragma once
 
+#include "login/proxy_target.hpp"
+
+#include <optional>
 #include <string>
 
 namespace imapmig {
@@ -16,6 +19,8 @@ struct LoginDecision {
     LogLevel level = LogLevel::debug;
     std::string message;  // what happened, for the request's log line; never a password
     std::string new_user; // set when the login must continue under another name (rename)
+    // Set when the session must run at the old provider (cutover: proxy, first sync pending).
+    std::optional<ProxyTarget> proxy;
 };
 
 } // namespace imapmig

@@ -14,7 +14,7 @@ namespace imapmig {
 namespace {
 
 LoginDecision decide(LoginOutcome outcome, LogLevel level, std::string message) {
-    return {outcome, level, std::move(message), {}};
+    return {outcome, level, std::move(message), {}, std::nullopt};
 }
 
 std::string provider_label(const ProviderConfig &p) {
@@ -51,8 +51,20 @@ const Statement account_create_statement{
     "  SELECT $4, $4, id, $5, default_mailbox_quota_mb FROM domain WHERE enabled"
     "  ON CONFLICT DO NOTHING RETURNING id), "
     "migration AS ("
-    "  INSERT INTO migrations (account_id, provider, old_login, secret, secret_key_id)"
-    "  SELECT id, $6, $7, $8, $9 FROM account RETURNING id), "
+    "  INSERT INTO migrations (account_id, provider, old_login, secret, secret_key_id,"
+    "                          proxy_until_synced)"
+    "  SELECT id, $6, $7, $8, $9, $11::boolean FROM account RETURNING id), "
+    // The proxy's endpoint, for the SQL passdb; written only when it changed, so that first
+    // logins do not queue on the provider's row.
+    "provider AS ("
+    "  INSERT INTO providers (name, host, imap_port, pop3_port, security, verify_certificate)"
+    "  SELECT $6, $12, $13::integer, $14::integer, $15, $16::boolean"
+    "  WHERE $11::boolean AND NOT EXISTS (SELECT 1 FROM providers WHERE name = $6"
+    "    AND host = $12 AND imap_port = $13::integer AND pop3_port = $14::integer"
+    "    AND security = $15 AND verify_certificate = $16::boolean)"
+    "  ON CONFLICT (name) DO UPDATE SET host = EXCLUDED.host, imap_port = EXCLUDED.imap_port,"
+    "    pop3_port = EXCLUDED.pop3_port, security = EXCLUDED.security,"
+    "    verify_certificate = EXCLUDED.verify_certificate, updated_at = now()), "
     "event AS ("
     "  INSERT INTO migration_events (migration_id, kind, message)"
     "  SELECT id, 'created', $10 FROM migration) "
@@ -373,7 +385,11 @@ void LoginFlow::create(Login &l) {
            config_.accounts.auto_create_domains ? "true" : "false", t.local_address, l.hash,
            t.provider.name, old_login,
            QueryParam::binary(std::string(sealed.blob.begin(), sealed.blob.end())),
-           sealed.key_id, "first login with the old credentials"},
+           sealed.key_id, "first login with the old credentials",
+           t.provider.cutover == Cutover::proxy ? "true" : "false", t.provider.host,
+           std::to_string(t.provider.port), std::to_string(t.provider.pop3_port),
+           std::string(to_string(t.provider.security)),
+           t.provider.verify_certificate ? "true" : "false"},
           [this](Login &l, Result<Rows> r) {
               if (!r)
                   return database_failure(l, r.error());
@@ -406,12 +422,12 @@ void LoginFlow::created(Login &l, const Rows &rows) {
     if (rows.is_null(0, 2))
         return concurrent_first_login(l);
     finish(l.id,
-           decide(LoginOutcome::ok, LogLevel::info,
+           with_cutover(l, decide(LoginOutcome::ok, LogLevel::info,
                   "created " +
                       std::string(rows.boolean(0, 1) ? "domain " + t.domain.local_domain + ", "
                                                      : "") +
                       "account " + t.local_address + " and migration " + rows.str(0, 3) +
-                      " from " + provider_label(t.provider)));
+                      " from " + provider_label(t.provider))));
 }
 
 // Another login of the same user won the race. It was checked against the same provider, so
@@ -429,10 +445,19 @@ void LoginFlow::concurrent_first_login(Login &l) {
                                              "account " + local +
                                                  " appeared here meanwhile without this "
                                                  "migration: not ours"));
-              finish(l.id, decide(LoginOutcome::ok, LogLevel::info,
+              finish(l.id, with_cutover(l, decide(LoginOutcome::ok, LogLevel::info,
                                   "account " + local + " and migration " + r.value().str(0, 0) +
-                                      " were created by a concurrent login"));
+                                      " were created by a concurrent login")));
           });
+}
+
+// A migration that was just created has not synced yet: with `cutover: proxy` the session runs
+// at the old provider, so the new mailbox is first touched by the sync that keeps the old UIDs.
+LoginDecision LoginFlow::with_cutover(const Login &l, LoginDecision decision) const {
+    const LoginTarget &t = *l.target;
+    if (t.provider.cutover == Cutover::proxy)
+        decision.proxy = proxy_target(t.provider, t.old_address.str());
+    return decision;
 }
 
 void LoginFlow::database_failure(Login &l, const Error &error) {

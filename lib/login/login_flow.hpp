@@ -77,6 +77,7 @@ private:
     void created(Login &l, const Rows &rows);
     void concurrent_first_login(Login &l);
     void finish(uint64_t id, LoginDecision decision);
+    LoginDecision with_cutover(const Login &l, LoginDecision decision) const;
     void database_failure(Login &l, const Error &error);
     // Runs the statement on l's session; next runs with l if l is still in flight.
     void query(Login &l, const Statement &st, std::vector<QueryParam> params,

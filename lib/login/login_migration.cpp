@@ -35,7 +35,7 @@ LoginDecision LoginMigrator::verify(const LoginAttempt &attempt) {
     if (!loop_.run_until([&decision] { return decision.has_value(); })) {
         flow_.shutdown("internal error: the login stopped with nothing left to wait for");
         return decision.value_or(LoginDecision{LoginOutcome::temporary_failure, LogLevel::error,
-                                               "internal error: the login stalled", {}});
+                                               "internal error: the login stalled", {}, std::nullopt});
     }
     return std::move(*decision);
 }

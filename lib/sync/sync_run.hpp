@@ -2,9 +2,9 @@
 // migration, a report of its outcome and progress, a cooperative stop.
 #pragma once
 
+#include "base/secret_string.hpp"
 #include "config/config.hpp"
 #include "sync/sync_progress.hpp"
-#include "base/secret_string.hpp"
 #include "sync/task_queue.hpp"
 
 #include <atomic>
@@ -20,21 +20,20 @@ struct SyncRequest {
     const ClaimedTask &task;
     SecretString old_password;
     SecretString master_password;
-    std::string migrator_binary; // for the pythonfile's cron mode; unused by the worker's runs
-    std::string config_path;
 };
 
 struct SyncReport {
-    RunOutcome outcome = RunOutcome::failed;
+    SyncOutcome outcome = SyncOutcome::failed;
+    // Synced with nothing left for a next run (dsync exit 0, not 2: "changed while it synced").
+    // The first complete run ends a `cutover: proxy` migration's proxy window.
+    bool complete = false;
     SyncProgress progress;
-    std::string error;
-    bool cancelled = false;  // stop requested (shutdown): nothing to record
-    bool lease_lost = false; // the admin took the task away: nothing to record
-    bool busy = false;       // an earlier run still holds the sync state: retry shortly
+    std::string error; // never holds either password
     std::chrono::milliseconds duration{0};
 };
 
-// Called every couple of seconds while a run goes on; returning false aborts the run.
+// Called every couple of seconds while a run goes on; returning false aborts the run
+// (SyncOutcome::lease_lost).
 using ProgressCallback = std::function<bool(const SyncProgress &)>;
 
 // A migration's sync state (offlineimap's metadata, dsync's state and lock); kept across runs,

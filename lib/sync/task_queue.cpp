@@ -6,16 +6,20 @@ namespace imapmig {
 
 namespace {
 
-std::string outcome_state(RunOutcome o) {
+std::optional<std::string> outcome_state(SyncOutcome o) {
     switch (o) {
-    case RunOutcome::synced:
+    case SyncOutcome::synced:
         return "synced";
-    case RunOutcome::credentials_rejected:
+    case SyncOutcome::credentials_rejected:
         return "credentials_rejected";
-    case RunOutcome::failed:
+    case SyncOutcome::failed:
+        return "failed";
+    case SyncOutcome::cancelled:
+    case SyncOutcome::lease_lost:
+    case SyncOutcome::busy:
         break;
     }
-    return "failed";
+    return std::nullopt;
 }
 
 } // namespace
@@ -25,12 +29,12 @@ std::string outcome_state(RunOutcome o) {
 const char *const task_claim_sql =
     "WITH due AS ("
     "  SELECT id, state AS prev_state FROM migrations"
-    "  WHERE provider = ANY($2::text[]) AND NOT provider = ANY($3::text[])"
+    "  WHERE provider = ANY($2::text[])"
     "    AND ((state IN ('pending', 'synced', 'failed') AND next_sync_at <= now())"
     "         OR (state = 'syncing' AND lease_expires < now()))"
     "  ORDER BY next_sync_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
     "UPDATE migrations m SET state = 'syncing', lease_owner = $1,"
-    "  lease_expires = now() + make_interval(secs => $4::int), last_run_started = now(),"
+    "  lease_expires = now() + make_interval(secs => $3::int), last_run_started = now(),"
     "  runs = m.runs + 1, folders_done = 0, updated_at = now() "
     "FROM due WHERE m.id = due.id "
     "RETURNING m.id, m.provider, m.old_login,"
@@ -58,11 +62,9 @@ std::string pg_text_array(const std::vector<std::string> &items) {
     return out + "}";
 }
 
-Result<std::optional<ClaimedTask>> TaskQueue::claim(const std::vector<std::string> &providers,
-                                                    const std::vector<std::string> &full) {
-    auto r = conn_.exec(
-        "migration claim", task_claim_sql,
-        {owner_, pg_text_array(providers), pg_text_array(full), std::to_string(lease_.count())});
+Result<std::optional<ClaimedTask>> TaskQueue::claim(const std::vector<std::string> &providers) {
+    auto r = conn_.exec("migration claim", task_claim_sql,
+                        {owner_, pg_text_array(providers), std::to_string(lease_.count())});
     if (!r)
         return r.error();
     if (r.value().empty())
@@ -120,10 +122,21 @@ Result<void> TaskQueue::release(const ClaimedTask &task, const std::string &why,
     return event(task.id, "released", why, std::nullopt, std::nullopt);
 }
 
-Result<void> TaskQueue::record(const ClaimedTask &task, RunOutcome outcome, const SyncProgress &p,
+long long messages_copied_after(const ClaimedTask &task, SyncOutcome outcome,
+                                const SyncProgress &p) {
+    const long long counted = task.messages_before + p.messages_copied;
+    if (outcome != SyncOutcome::synced || p.messages_present < 0)
+        return counted;
+    return std::max<long long>(counted, p.messages_present);
+}
+
+Result<void> TaskQueue::record(const ClaimedTask &task, SyncOutcome outcome, const SyncProgress &p,
                                const std::string &error, std::chrono::milliseconds duration,
-                               int interval_minutes) {
-    const bool ok = outcome == RunOutcome::synced;
+                               int interval_minutes, bool complete) {
+    const auto state = outcome_state(outcome);
+    if (!state)
+        return bug_error("TaskQueue::record: a run that was not synced, failed or rejected");
+    const bool ok = outcome == SyncOutcome::synced;
     const long long next_secs =
         ok ? interval_minutes * 60LL
            : static_cast<long long>(retry_backoff(task.attempts + 1).count());
@@ -137,25 +150,31 @@ Result<void> TaskQueue::record(const ClaimedTask &task, RunOutcome outcome, cons
         "                 ELSE secret_key_id END,"
         " finished_at = CASE WHEN $3 = 'synced' AND finish_requested THEN now() END,"
         " last_sync_at = CASE WHEN $3 = 'synced' THEN now() ELSE last_sync_at END,"
-        " next_sync_at = now() + make_interval(secs => $4::bigint::double precision),"
+        // The proxy window ends with the first complete run; an incomplete one (dsync exit 2)
+        // while users are still proxied is run again soon rather than after the interval.
+        " first_synced_at = CASE WHEN $3 = 'synced' AND $11::boolean AND first_synced_at IS NULL"
+        "                   THEN now() ELSE first_synced_at END,"
+        " next_sync_at = now() + make_interval(secs => CASE WHEN $3 = 'synced'"
+        "   AND NOT $11::boolean AND proxy_until_synced AND first_synced_at IS NULL THEN 30"
+        "   ELSE $4::bigint END::double precision),"
         " attempts = CASE WHEN $3 = 'synced' THEN 0 ELSE attempts + 1 END,"
         " last_error = NULLIF($5, ''),"
         " folders_total = $6, folders_done = $7, messages_total = $8, messages_copied = $9,"
         " bytes_copied = CASE WHEN $10::bigint >= 0 THEN $10::bigint ELSE bytes_copied END "
         "WHERE id = $1 AND lease_owner = $2 AND state = 'syncing' RETURNING state",
-        {std::to_string(task.id), owner_, outcome_state(outcome), std::to_string(next_secs), error,
+        {std::to_string(task.id), owner_, *state, std::to_string(next_secs), error,
          std::to_string(p.folders_seen), std::to_string(p.folders_done),
-         std::to_string(p.messages_total), std::to_string(task.messages_before + p.messages_copied),
-         std::to_string(p.bytes)});
+         std::to_string(p.messages_total), std::to_string(messages_copied_after(task, outcome, p)),
+         std::to_string(p.bytes), complete ? "true" : "false"});
     if (!r)
         return r.error();
     if (r.value().empty())
         return {}; // the admin took it away meanwhile: their state stands
-    const std::string state = r.value().str(0, 0);
+    const std::string recorded = r.value().str(0, 0);
     std::string message = ok ? std::to_string(p.messages_copied) + " message(s) copied in " +
                                    std::to_string(p.folders_done) + " folder(s)"
                              : error;
-    return event(task.id, state, message, p.messages_copied, duration.count());
+    return event(task.id, recorded, message, p.messages_copied, duration.count());
 }
 
 Result<void> TaskQueue::event(long long id, const std::string &kind, const std::string &message,

@@ -29,27 +29,25 @@ struct ClaimedTask {
     bool legacy_state_ok = false;  // existed before identities: may adopt an unmarked state
 };
 
-enum class RunOutcome { synced, failed, credentials_rejected };
-
 class TaskQueue {
 public:
     TaskQueue(Connection &conn, std::string owner, std::chrono::seconds lease)
         : conn_(conn), owner_(std::move(owner)), lease_(lease) {}
 
-    // The oldest due task of one of `providers` (skipping `full`), or nothing.
-    Result<std::optional<ClaimedTask>> claim(const std::vector<std::string> &providers,
-                                             const std::vector<std::string> &full);
+    // The oldest due task of one of `providers`, or nothing.
+    Result<std::optional<ClaimedTask>> claim(const std::vector<std::string> &providers);
     // Renews the lease and publishes progress; false when the lease is gone (stopped, deleted,
     // or expired and taken over): the run must end without recording anything.
     Result<bool> heartbeat(const ClaimedTask &task, const SyncProgress &progress);
     // Gives the task back untouched (shutdown, sync state busy): due again after `delay`.
     Result<void> release(const ClaimedTask &task, const std::string &why,
                          std::chrono::seconds delay = std::chrono::seconds(0));
-    Result<void> record(const ClaimedTask &task, RunOutcome outcome, const SyncProgress &progress,
+    // outcome: synced, failed or credentials_rejected (the others are not a task state).
+    // After a synced run that knows progress.messages_present, the copied counter is at least
+    // that: messages an earlier run copied without counting them (killed) count again.
+    Result<void> record(const ClaimedTask &task, SyncOutcome outcome, const SyncProgress &progress,
                         const std::string &error, std::chrono::milliseconds duration,
-                        int interval_minutes);
-
-    const std::string &owner() const { return owner_; }
+                        int interval_minutes, bool complete);
 
 private:
     Result<void> event(long long id, const std::string &kind, const std::string &message,
@@ -59,10 +57,15 @@ private:
     std::chrono::seconds lease_;
 };
 
-// The statement TaskQueue::claim runs: $1 lease owner, $2 providers (text[]), $3 providers to
-// skip (text[]), $4 lease seconds. One row (the claimed task) or none. Public so that
-// bench/scale_bench times and explains exactly what the worker runs.
+// The statement TaskQueue::claim runs: $1 lease owner, $2 providers (text[]), $3 lease seconds. One
+// row (the claimed task) or none. Public so that bench/scale_bench times and explains exactly what
+// the worker runs.
 extern const char *const task_claim_sql;
+
+// The copied counter a run leaves: before + this run, raised to what the new mailbox is known
+// to hold after a synced run.
+long long messages_copied_after(const ClaimedTask &task, SyncOutcome outcome,
+                                const SyncProgress &progress);
 
 // Retry delay after `attempts` consecutive failures: 1 min doubling, capped at 6 h.
 std::chrono::seconds retry_backoff(int attempts);

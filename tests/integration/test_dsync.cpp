@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -424,6 +425,97 @@ int body_occurrences(const DovecotInstance &d, const std::string &user, const st
     return n;
 }
 
+// Files under dir whose content holds text.
+std::vector<std::string> files_containing(const std::string &dir, const std::string &text) {
+    std::vector<std::string> found;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+         it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (it->is_regular_file(ec) &&
+            read_file_or_empty(it->path().string()).find(text) != std::string::npos)
+            found.push_back(it->path().string());
+    }
+    return found;
+}
+
+std::vector<std::string> run_dirs(const MigrationEnv &env) {
+    std::vector<std::string> dirs;
+    std::error_code ec;
+    for (const auto &e : std::filesystem::directory_iterator(env.runtime_dir, ec))
+        if (e.is_directory(ec))
+            dirs.push_back(e.path().filename().string());
+    return dirs;
+}
+
+// What an IMAP client caches of a folder: its UIDVALIDITY and every message's UID with its
+// Message-ID, as the server the session runs on answers them.
+struct ClientView {
+    std::string uidvalidity;
+    std::map<std::string, std::string> uid_to_message_id;
+    bool operator==(const ClientView &o) const {
+        return uidvalidity == o.uidvalidity && uid_to_message_id == o.uid_to_message_id;
+    }
+};
+
+std::ostream &operator<<(std::ostream &os, const ClientView &v) {
+    os << "uidvalidity " << v.uidvalidity << ":";
+    for (const auto &[uid, id] : v.uid_to_message_id)
+        os << " " << uid << "=" << id;
+    return os;
+}
+
+ClientView client_view(ImapClient &c, const std::string &folder) {
+    ClientView v;
+    auto sel = c.command("EXAMINE " + imap_astring(folder));
+    REQUIRE(sel.ok());
+    for (const auto &line : sel.untagged)
+        if (auto at = line.find("[UIDVALIDITY "); at != std::string::npos)
+            v.uidvalidity = line.substr(at + 13, line.find(']', at) - at - 13);
+    auto fetch = c.command("UID FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])");
+    REQUIRE(fetch.ok());
+    for (const auto &line : fetch.untagged) {
+        auto u = line.find("UID ");
+        auto m = line.find("Message-ID: ");
+        if (u == std::string::npos || m == std::string::npos)
+            continue;
+        std::string uid = line.substr(u + 4, line.find_first_of(" )", u + 4) - u - 4);
+        std::string id = line.substr(m + 12, line.find_first_of("\r\n", m + 12) - m - 12);
+        v.uid_to_message_id[uid] = id;
+    }
+    return v;
+}
+
+std::map<std::string, ClientView> client_views(const MigrationEnv &env, const std::string &user,
+                                               const std::string &password,
+                                               const std::vector<std::string> &folders) {
+    ImapClient c("127.0.0.1", env.new_imap_port);
+    auto login = c.login(user, password);
+    if (!login.ok())
+        std::this_thread::sleep_for(std::chrono::milliseconds(500)); // the log lands late
+    INFO(login.status + " " + login.text);
+    INFO(env.new_log());
+    REQUIRE(login.ok());
+    std::map<std::string, ClientView> views;
+    for (const auto &f : folders)
+        views[f] = client_view(c, f);
+    c.logout();
+    return views;
+}
+
+MigrationEnvOptions proxy_options() {
+    MigrationEnvOptions o = dsync_options();
+    o.extra_yaml += "    cutover: proxy\n";
+    return o;
+}
+
+// The proxy connects to the old provider with TLS, verified. Dovecot 2.3's login processes run
+// chrooted and ignore ssl_client_ca_*: they verify a proxy's peer against ssl_ca, which the
+// config process reads (as root) before they start; the test CA carries no CRL.
+void trust_old_provider(MigrationEnv &env) {
+    env.options.new_dovecot_config +=
+        "ssl_ca = <" + env.ca.ca_cert() + "\nssl_require_crl = no\n";
+}
+
 } // namespace
 
 TEST_CASE("dsync engine: messages with identical headers and different bodies all arrive, and "
@@ -570,4 +662,123 @@ TEST_CASE("dsync engine: an old server with every folder under INBOX. hands them
     env.seed_mail(bob, "Sent", 1, 100);
     CHECK(resync(env, id) == "synced");
     CHECK(message_ids(fresh, bob, "Sent") == message_ids(env.old.dovecot(), bob, "INBOX.Sent"));
+}
+
+TEST_CASE("dsync engine: a worker killed outright leaves no doveadm running and no password on "
+          "disk; the next start removes what it left",
+          "[integration][dsync][kill]") {
+    MigrationEnv env(dsync_options());
+    env.seed_mail(bob, "", 4000);
+    start_with_dsync(env);
+    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
+    const std::string id = task_of(env, bob);
+    // A run directory a worker killed before this version left: the password in a file.
+    const std::string stale = env.runtime_dir + "/migration" + id + "-dsync-Xy12Zw";
+    make_dir(stale, 0700);
+    write_file(stale + "/doveadm.conf", "imapc_password = \"" + bob_pw + "\"\n", 0600);
+    {
+        WorkerProcess w(env, "killed");
+        int64_t copied = 0;
+        for (int i = 0; i < 600 && copied == 0; ++i) {
+            copied = dsync_processes(env) > 0 ? new_inbox_messages(env) : 0;
+            if (copied == 0)
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        REQUIRE(copied > 0);
+        REQUIRE(copied < 4000);
+        CHECK_FALSE(std::filesystem::exists(stale)); // removed at start
+        // While doveadm copies, it has the password from a pipe: no file holds it.
+        CHECK(files_containing(env.runtime_dir, bob_pw).empty());
+        const auto children = descendants(w.pid);
+        REQUIRE_FALSE(children.empty());
+        w.stop(SIGKILL);
+        CHECK(wait_pids_gone(children, 15000));
+        CHECK(dsync_processes(env) == 0);
+    }
+    CHECK(files_containing(env.runtime_dir, bob_pw).empty());
+    CHECK(files_containing(env.state_dir, bob_pw).empty());
+    CHECK(run_dirs(env).size() == 1); // the killed run's, without a secret in it
+
+    env.sql("UPDATE migrations SET lease_expires = now() - interval '1 s' RETURNING id");
+    CHECK(sync_once(env, id) == "synced");
+    CHECK(run_dirs(env).empty());
+    const auto ids = message_ids(env.new_dovecot(), bob, "INBOX");
+    CHECK(ids.size() == 4000);
+    CHECK(ids == message_ids(env.old.dovecot(), bob, "INBOX"));
+    CHECK(env.logs_free_of_passwords());
+}
+
+TEST_CASE("cutover proxy: the client sees the old mailbox until the first sync, then the same "
+          "UIDVALIDITY and UIDs here",
+          "[integration][dsync][cutover]") {
+    MigrationEnv env(proxy_options());
+    seed_bob(env);
+    trust_old_provider(env);
+    start_with_dsync(env);
+    // The old provider's folder names, as a client sees them there: '.' separator.
+    const std::vector<std::string> old_names = {"INBOX", "Archive.2023"};
+
+    // First login: the account and the task are created and the session runs at the old
+    // provider: the client sees the old mailbox at once.
+    const auto proxied = client_views(env, bob, bob_pw, old_names);
+    const std::string id = task_of(env, bob);
+    REQUIRE_FALSE(id.empty());
+    CHECK(proxied.at("INBOX").uid_to_message_id.size() == 40);
+    CHECK(proxied.at("Archive.2023").uid_to_message_id.size() == 15);
+    // The new mailbox was not touched (no UIDVALIDITY of its own could be assigned).
+    struct stat st {};
+    CHECK(stat((env.new_dovecot().base() + "/mail/other.example/bob").c_str(), &st) != 0);
+    // The second login goes through the SQL passdb's query: proxied as well.
+    const int attempts_before = env.provider_attempts(bob);
+    CHECK(client_views(env, bob, bob_pw, old_names) == proxied);
+    CHECK(env.provider_attempts(bob) == attempts_before + 1);
+    // The worker's master-user logins are never proxied, nor are other services.
+    auto master = env.new_dovecot().doveadm(
+        {"auth", "test", "-x", "service=imap", bob + "*" + master_user, master_pw});
+    CHECK(master.exit_code == 0);
+    CHECK(master.out.find("proxy") == std::string::npos);
+    auto smtp = env.new_dovecot().doveadm({"auth", "test", "-x", "service=smtp", bob, bob_pw});
+    CHECK(smtp.exit_code == 0);
+    CHECK(smtp.out.find("proxy") == std::string::npos);
+    auto imap = env.new_dovecot().doveadm({"auth", "test", "-x", "service=imap", bob, bob_pw});
+    CHECK(imap.out.find("proxy") != std::string::npos);
+    CHECK(env.sql("SELECT first_synced_at IS NULL FROM migrations WHERE id = " + id) == "t");
+
+    // The first complete sync ends the proxy window.
+    REQUIRE(sync_once(env, id) == "synced");
+    CHECK(env.sql("SELECT first_synced_at IS NOT NULL FROM migrations WHERE id = " + id) == "t");
+    const int attempts_synced = env.provider_attempts(bob);
+    // Now local ('/' separator here), and the client's cache stays valid: same UIDVALIDITY,
+    // same UID for every message.
+    const auto local = client_views(env, bob, bob_pw, {"INBOX", "Archive/2023"});
+    CHECK(env.provider_attempts(bob) == attempts_synced); // the old provider was not asked
+    CHECK(local.at("INBOX") == proxied.at("INBOX"));
+    CHECK(local.at("Archive/2023") == proxied.at("Archive.2023"));
+
+    // Mail that reaches the old provider meanwhile (MX still there) arrives with its old UID.
+    env.seed_mail(bob, "", 3, 1000);
+    const auto old_now = [&] {
+        ImapClient c("127.0.0.1", env.old.imap_port());
+        REQUIRE(c.login(bob, bob_pw).ok());
+        return client_view(c, "INBOX");
+    }();
+    REQUIRE(old_now.uid_to_message_id.size() == 43);
+    CHECK(resync(env, id) == "synced");
+    CHECK(client_views(env, bob, bob_pw, {"INBOX"}).at("INBOX") == old_now);
+    CHECK(env.logs_free_of_passwords());
+}
+
+TEST_CASE("cutover immediate (the default) serves the first login here, as before",
+          "[integration][dsync][cutover]") {
+    MigrationEnv env(dsync_options());
+    seed_bob(env);
+    start_with_dsync(env);
+    ImapClient c("127.0.0.1", env.new_imap_port);
+    REQUIRE(c.login(bob, bob_pw).ok());
+    auto sel = c.command("EXAMINE INBOX");
+    REQUIRE(sel.ok());
+    // The new, still empty mailbox.
+    CHECK(std::any_of(sel.untagged.begin(), sel.untagged.end(),
+                      [](const std::string &l) { return l == "* 0 EXISTS"; }));
+    c.logout();
 }

@@ -22,9 +22,13 @@ std::string wait_for_state(MigrationEnv &env, const std::string &id,
     return state;
 }
 
-WorkerProcess::WorkerProcess(MigrationEnv &env, const std::string &name, bool once)
+WorkerProcess::WorkerProcess(MigrationEnv &env, const std::string &name, bool once,
+                             const std::vector<std::string> &prefix)
     : log(env.dir.file(name + ".log")) {
-    std::vector<std::string> argv{migrator_path(), "-c", env.config_path, "worker"};
+    std::vector<std::string> argv = prefix;
+    for (const auto &a :
+         {migrator_path(), std::string("-c"), env.config_path, std::string("worker")})
+        argv.push_back(a);
     if (once)
         argv.push_back("--once");
     SpawnOptions o;

@@ -16,8 +16,10 @@ std::string wait_for_state(MigrationEnv &env, const std::string &id,
 
 class WorkerProcess {
 public:
-    // Its output goes to <test dir>/<name>.log.
-    WorkerProcess(MigrationEnv &env, const std::string &name, bool once = false);
+    // Its output goes to <test dir>/<name>.log. prefix: a command that runs the worker (e.g.
+    // `env -C DIR prlimit --core=unlimited`), keeping its pid.
+    WorkerProcess(MigrationEnv &env, const std::string &name, bool once = false,
+                  const std::vector<std::string> &prefix = {});
     ~WorkerProcess(); // SIGTERM if still running
     WorkerProcess(const WorkerProcess &) = delete;
     WorkerProcess &operator=(const WorkerProcess &) = delete;

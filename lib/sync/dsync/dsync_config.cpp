@@ -44,11 +44,11 @@ Result<SecretString> render_dsync_config(const Config &config, const ProviderCon
     if (!host || !user || !ca)
         return permanent_error("the provider's host, the old login or ca_file cannot be written "
                                "into a doveadm config (control character)");
-    auto password = dovecot_quote(old_password.reveal());
-    if (!password)
+    // The password reaches doveadm through a pipe, read verbatim: a control character would
+    // break the settings doveconf passes on.
+    const auto pw = old_password.reveal();
+    if (std::any_of(pw.begin(), pw.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
         return permanent_error("the old password holds a control character: dsync cannot use it");
-    SecretString quoted_password(password.value());
-    std::fill(password.value().begin(), password.value().end(), '\0');
     std::string text = "# Written by imap-migrator for one dsync run; removed afterwards.\n";
     text += "!include " + config.sync.dovecot_config + "\n";
     text += "imapc_host = " + host.value() + "\n";
@@ -80,8 +80,9 @@ Result<SecretString> render_dsync_config(const Config &config, const ProviderCon
             text += "namespace " + name + " {\n  separator = " + sep.value() + "\n}\n";
         }
     }
-    SecretString out(text + "imapc_password = " + std::string(quoted_password.reveal()) + "\n");
-    return out;
+    // `<FILE`: the value is the file's content (unquoted: a quoted name is taken literally).
+    text += "imapc_password = </dev/fd/" + std::to_string(dsync_password_fd) + "\n";
+    return SecretString(text);
 }
 
 std::vector<std::string> dsync_arguments(const Config &config, const std::string &run_config,

@@ -1,6 +1,6 @@
 // The dsync engine's inputs to doveadm: the private per-run config (the new server's
-// dovecot.conf plus the imapc settings for one old account, password included: written 0600,
-// removed after the run) and the command line, which never holds a secret.
+// dovecot.conf plus the imapc settings for one old account, the password read from a pipe:
+// written 0600, removed after the run) and the command line, which never holds a secret.
 #pragma once
 
 #include "base/error.hpp"
@@ -34,6 +34,10 @@ struct NamespaceSettings {
     std::vector<std::string> names; // its namespaces that set none
     std::string old_list_prefix;
 };
+
+// The fd from which doveadm reads the old password (a pipe holding it and then EOF): the run
+// config says `imapc_password = </dev/fd/4`, so no file ever holds the password.
+inline constexpr int dsync_password_fd = 4;
 
 // `!include` of sync.dovecot_config, then imapc_host/port/ssl/ssl_verify/user/password,
 // ssl_client_ca_file, imapc_list_prefix and `namespace NAME { separator = X }` from namespaces. No

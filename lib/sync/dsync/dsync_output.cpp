@@ -107,12 +107,4 @@ std::vector<std::string> parse_mailbox_list(std::string_view output) {
     return out;
 }
 
-std::string scrub(std::string text, std::string_view secret) {
-    if (secret.empty())
-        return text;
-    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3))
-        text.replace(at, secret.size(), "***");
-    return text;
-}
-
 } // namespace imapmig

@@ -39,7 +39,4 @@ std::vector<FolderCount> parse_mailbox_status(std::string_view output);
 // `doveadm mailbox list` output: one name per line.
 std::vector<std::string> parse_mailbox_list(std::string_view output);
 
-// text with every occurrence of secret replaced by "***" (defence in depth for error texts).
-std::string scrub(std::string text, std::string_view secret);
-
 } // namespace imapmig

@@ -1,6 +1,6 @@
 #include "sync/dsync/dsync_preflight.hpp"
 
-#include "base/child_process.hpp"
+#include "base/supervisor.hpp"
 
 #include <pwd.h>
 #include <unistd.h>
@@ -21,11 +21,11 @@ std::string process_user() {
 
 // mail_uid of the new server's config, as a uid; nullopt when unset (the userdb decides).
 Result<std::optional<uid_t>> configured_mail_uid(const Config &config) {
-    SpawnSpec spec;
+    ProgramSpec spec;
     spec.argv = {config.dovecot_bin_dir + "/doveconf", "-c", config.sync.dovecot_config, "-h",
                  "mail_uid"};
     spec.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
-    auto run = run_captured(spec, 30);
+    auto run = run_captured(spec, std::chrono::seconds(30));
     if (!run)
         return config_error(run.error().message);
     std::string value = run.value().out;

@@ -1,6 +1,6 @@
 #include "sync/dsync/dsync_sync.hpp"
 
-#include "base/child_process.hpp"
+#include "base/supervisor.hpp"
 #include "sync/dsync/dsync_config.hpp"
 #include "sync/dsync/dsync_folders_pass.hpp"
 #include "sync/dsync/dsync_output.hpp"
@@ -8,7 +8,6 @@
 #include "sync/state_identity.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,8 +23,7 @@ namespace imapmig {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-constexpr auto beat_interval = std::chrono::seconds(2);
+constexpr std::chrono::seconds status_timeout{120};
 
 std::vector<std::string> doveadm_env() {
     return {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"};
@@ -37,7 +35,7 @@ std::string first_line(const std::string &text) {
 
 // Folders and messages of the new mailbox, read with the server's own config.
 Result<std::vector<FolderCount>> new_side_counts(const Config &config, const std::string &user) {
-    SpawnSpec spec;
+    ProgramSpec spec;
     spec.argv = {config.dovecot_bin_dir + "/doveadm",
                  "-c",
                  config.sync.dovecot_config,
@@ -48,7 +46,7 @@ Result<std::vector<FolderCount>> new_side_counts(const Config &config, const std
                  "messages vsize",
                  "*"};
     spec.env = doveadm_env();
-    auto run = run_captured(spec, 120);
+    auto run = run_captured(spec, status_timeout);
     if (!run)
         return run.error();
     // Exit 68 when '*' also matches a \Noselect folder: the others are listed all the same.
@@ -80,10 +78,9 @@ SyncProgress progress_between(const std::vector<FolderCount> &before,
 }
 
 // The old side's folders, named as the new server names them (for folder_exclude/include).
-Result<std::vector<std::string>> old_folders(const Config &config, const std::string &run_config,
-                                             const std::string &user) {
-    SpawnSpec spec;
-    spec.argv = {config.dovecot_bin_dir + "/doveadm",
+Result<std::vector<std::string>> old_folders(const SyncRequest &rq, const std::string &run_config) {
+    ProgramSpec spec;
+    spec.argv = {rq.config.dovecot_bin_dir + "/doveadm",
                  "-c",
                  run_config,
                  "-o",
@@ -91,9 +88,11 @@ Result<std::vector<std::string>> old_folders(const Config &config, const std::st
                  "mailbox",
                  "list",
                  "-u",
-                 user};
+                 rq.task.local_user};
     spec.env = doveadm_env();
-    auto run = run_captured(spec, 120);
+    spec.inputs.push_back({dsync_password_fd, rq.old_password});
+    spec.secrets = {rq.old_password.reveal()};
+    auto run = run_captured(spec, status_timeout);
     if (!run)
         return run.error();
     if (!run.value().exited_ok()) {
@@ -143,75 +142,6 @@ void write_state(const std::string &path, const std::string &state) {
         ::rename(tmp.c_str(), path.c_str());
 }
 
-struct Child {
-    pid_t pid = -1;
-    Fd out, err;
-};
-
-Result<Child> spawn_dsync(const std::vector<std::string> &argv, const Fd &lock) {
-    auto out = make_pipe();
-    if (!out)
-        return out.error();
-    auto err = make_pipe();
-    if (!err)
-        return err.error();
-    Fd &out_read = out.value().read, &out_write = out.value().write;
-    Fd &err_read = err.value().read, &err_write = err.value().write;
-    SpawnSpec spec;
-    spec.argv = argv;
-    spec.env = doveadm_env();
-    spec.stdout_fd = out_write.get();
-    spec.stderr_fd = err_write.get();
-    spec.fd3 = lock.get();
-    auto pid = spawn_child(spec);
-    if (!pid)
-        return pid.error();
-    return Child{pid.value(), std::move(out_read), std::move(err_read)};
-}
-
-// Reads doveadm's output until it closes both pipes, or stops when asked to. stdout carries
-// the new state string, stderr log lines.
-void follow(Child &child, DsyncLog &log, std::string &state_out, const std::atomic<bool> &cancel,
-            const std::function<bool()> &beat, SyncReport &report) {
-    std::string err_buffer;
-    auto next_beat = Clock::now() + beat_interval;
-    char chunk[4096];
-    while (child.out.get() >= 0 || child.err.get() >= 0) {
-        pollfd fds[2] = {{child.out.get(), POLLIN, 0}, {child.err.get(), POLLIN, 0}};
-        if (::poll(fds, 2, 500) > 0) {
-            for (int i = 0; i < 2; ++i) {
-                if (fds[i].revents == 0)
-                    continue;
-                Fd &fd = i == 0 ? child.out : child.err;
-                ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
-                if (n <= 0) {
-                    if (n == 0 || errno != EINTR)
-                        fd.reset();
-                    continue;
-                }
-                (i == 0 ? state_out : err_buffer).append(chunk, static_cast<size_t>(n));
-            }
-            for (size_t nl; (nl = err_buffer.find('\n')) != std::string::npos;) {
-                log.feed(std::string_view(err_buffer).substr(0, nl));
-                err_buffer.erase(0, nl + 1);
-            }
-        }
-        if (cancel.load()) {
-            report.cancelled = true;
-            return;
-        }
-        if (Clock::now() >= next_beat) {
-            if (!beat()) {
-                report.lease_lost = true;
-                return;
-            }
-            next_beat = Clock::now() + beat_interval;
-        }
-    }
-    if (!err_buffer.empty())
-        log.feed(err_buffer);
-}
-
 struct Prepared {
     std::string run_config;
     std::vector<std::string> excluded;
@@ -233,7 +163,7 @@ Result<Prepared> prepare(const SyncRequest &rq, RunDir &run_dir) {
     if (auto r = write_private_file(p.run_config, text.value().reveal()); !r)
         return r.error();
     if (!rq.config.sync.folder_exclude.empty() || !rq.config.sync.folder_include.empty()) {
-        auto folders = old_folders(rq.config, p.run_config, rq.task.local_user);
+        auto folders = old_folders(rq, p.run_config);
         if (!folders)
             return folders.error();
         p.excluded = excluded_folders(rq.config.sync, folders.value());
@@ -241,28 +171,31 @@ Result<Prepared> prepare(const SyncRequest &rq, RunDir &run_dir) {
     return p;
 }
 
-void decide(const SyncRequest &rq, const DsyncLog &log, int status, SyncReport &report) {
-    // 2: synced, but some changes could not be made (the next run usually does them).
-    const bool ok = WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 2);
-    if (ok) {
-        report.outcome = RunOutcome::synced;
-        return;
+SyncOutcome decide(const DsyncLog &log, const ProgramResult &run) {
+    switch (run.end) {
+    case ProgramEnd::cancelled:
+        return SyncOutcome::cancelled;
+    case ProgramEnd::stopped:
+        return SyncOutcome::lease_lost;
+    case ProgramEnd::timed_out:
+    case ProgramEnd::exited:
+        break;
     }
-    report.outcome =
-        log.old_login_rejected() ? RunOutcome::credentials_rejected : RunOutcome::failed;
-    std::string error = scrub(log.describe_failure(status), rq.old_password.reveal());
-    report.error = error.size() > 2000 ? error.substr(0, 2000) + "..." : error;
+    // 2: synced, but some changes could not be made (the next run usually does them).
+    if (run.exit_code() == 0 || run.exit_code() == 2)
+        return SyncOutcome::synced;
+    return log.old_login_rejected() ? SyncOutcome::credentials_rejected : SyncOutcome::failed;
 }
 
 } // namespace
 
 SyncReport run_dsync(const SyncRequest &rq, const std::atomic<bool> &cancel,
                      const ProgressCallback &on_progress) {
-    const auto started = Clock::now();
+    const auto started = std::chrono::steady_clock::now();
     SyncReport report;
     auto finish = [&]() -> SyncReport {
-        report.duration =
-            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+        report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - started);
         report.error = scrub(report.error, rq.old_password.reveal());
         return report;
     };
@@ -273,7 +206,8 @@ SyncReport run_dsync(const SyncRequest &rq, const std::atomic<bool> &cancel,
     }
     auto lock = lock_state(state_dir);
     if (!lock || !lock.value()) {
-        report.busy = lock.ok();
+        if (lock.ok())
+            report.outcome = SyncOutcome::busy;
         report.error =
             lock ? "an earlier dsync run of this migration is still running" : lock.error().message;
         return finish();
@@ -291,46 +225,54 @@ SyncReport run_dsync(const SyncRequest &rq, const std::atomic<bool> &cancel,
     }
     const std::string state_file = state_dir + "/dsync-state";
     const std::string old_state = read_state(state_file);
+    report.progress = progress_between(before.value(), before.value());
     // Only when the new side already holds mail: the pass costs the old UIDs (dsync numbers
     // after the old UIDNEXT once it has skipped mail), which clients keep their caches by.
     if (old_state.empty() && total_messages(before.value()) > 0) {
-        bool rejected = false;
-        auto pass = run_dsync_folders_pass(dsync_arguments(rq.config, prepared.value().run_config,
-                                                           rq.task.local_user, "",
-                                                           prepared.value().excluded, true),
-                                           rq.old_password.reveal(), &rejected);
-        if (!pass) {
-            report.outcome = rejected ? RunOutcome::credentials_rejected : RunOutcome::failed;
-            report.error = pass.error().message;
+        auto pass = run_dsync_folders_pass(
+            dsync_arguments(rq.config, prepared.value().run_config, rq.task.local_user, "",
+                            prepared.value().excluded, true),
+            rq.old_password, lock.value()->get(), cancel,
+            [&] { return !on_progress || on_progress(report.progress); });
+        if (pass.outcome != SyncOutcome::synced) {
+            report.outcome = pass.outcome;
+            report.error = pass.error;
             return finish();
         }
     }
-    auto child =
-        spawn_dsync(dsync_arguments(rq.config, prepared.value().run_config, rq.task.local_user,
-                                    old_state, prepared.value().excluded),
-                    *lock.value());
-    if (!child) {
-        report.error = child.error().message;
-        return finish();
-    }
-    report.progress = progress_between(before.value(), before.value());
-    auto beat = [&] {
+    DsyncLog log;
+    std::string state; // stdout: the new state string
+    ProgramSpec spec;
+    spec.argv = dsync_arguments(rq.config, prepared.value().run_config, rq.task.local_user,
+                                old_state, prepared.value().excluded);
+    spec.env = doveadm_env();
+    // The lock as fd 3: an orphaned doveadm would keep it until it has exited.
+    spec.fds.push_back({lock.value()->get(), 3});
+    spec.inputs.push_back({dsync_password_fd, rq.old_password});
+    spec.on_stdout = [&](std::string_view line) { state += line; };
+    spec.on_stderr = [&](std::string_view line) { log.feed(line); };
+    spec.cancel = &cancel;
+    spec.on_tick = [&] {
         if (auto now = new_side_counts(rq.config, rq.task.local_user))
             report.progress = progress_between(before.value(), now.value());
         return !on_progress || on_progress(report.progress);
     };
-    DsyncLog log;
-    std::string state;
-    follow(child.value(), log, state, cancel, beat, report);
-    int status = 0;
-    if (report.cancelled || report.lease_lost) {
-        stop_child_group(child.value().pid);
+    spec.secrets = {rq.old_password.reveal()};
+    auto run = run_program(spec);
+    if (!run) {
+        report.error = run.error().message;
         return finish();
     }
-    while (::waitpid(child.value().pid, &status, 0) < 0 && errno == EINTR) {
+    report.outcome = decide(log, run.value());
+    report.complete = report.outcome == SyncOutcome::synced && run.value().exit_code() == 0;
+    if (report.outcome == SyncOutcome::failed ||
+        report.outcome == SyncOutcome::credentials_rejected) {
+        std::string error = run.value().end == ProgramEnd::timed_out
+                                ? run.value().error
+                                : log.describe_failure(run.value().status);
+        report.error = error.size() > 2000 ? error.substr(0, 2000) + "..." : error;
     }
-    decide(rq, log, status, report);
-    if (report.outcome == RunOutcome::synced) {
+    if (report.outcome == SyncOutcome::synced) {
         while (!state.empty() && (state.back() == '\n' || state.back() == '\r'))
             state.pop_back();
         if (!state.empty() && plausible_state(state))

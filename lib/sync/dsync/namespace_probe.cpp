@@ -1,6 +1,6 @@
 #include "sync/dsync/namespace_probe.hpp"
 
-#include "base/child_process.hpp"
+#include "base/supervisor.hpp"
 #include "sync/old_namespace.hpp"
 
 #include <sstream>
@@ -58,11 +58,11 @@ std::optional<char> list_separator(std::string_view transcript) {
 
 Result<NamespaceSettings> probe_new_server_separators(const Config &config, const std::string &user,
                                                       const std::string &scratch_dir) {
-    SpawnSpec conf;
+    ProgramSpec conf;
     conf.argv = {config.dovecot_bin_dir + "/doveconf", "-c", config.sync.dovecot_config,
                  "namespace"};
     conf.env = doveadm_env();
-    auto listed = run_captured(conf, 60);
+    auto listed = run_captured(conf, std::chrono::seconds(60));
     if (!listed)
         return listed.error();
     if (!listed.value().exited_ok())
@@ -76,7 +76,7 @@ Result<NamespaceSettings> probe_new_server_separators(const Config &config, cons
     const std::string commands = scratch_dir + "/separator.imap";
     if (auto w = write_private_file(commands, "a LIST \"\" \"\"\r\nb LOGOUT\r\n"); !w)
         return w.error();
-    SpawnSpec imap;
+    ProgramSpec imap;
     imap.argv = {"/bin/sh",
                  "-c",
                  "cat -- \"$0\" | \"$@\"", // a pipe: imap polls its stdin
@@ -89,7 +89,7 @@ Result<NamespaceSettings> probe_new_server_separators(const Config &config, cons
                  "-u",
                  user};
     imap.env = doveadm_env();
-    auto answer = run_captured(imap, 60);
+    auto answer = run_captured(imap, std::chrono::seconds(60));
     if (!answer)
         return answer.error();
     auto sep = list_separator(answer.value().out);

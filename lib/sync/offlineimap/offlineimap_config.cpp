@@ -162,10 +162,22 @@ def new_to_old(name):
 
 SecretString
 offlineimap_secret_document(const std::vector<std::pair<std::string, SecretString>> &passwords) {
-    std::string doc = "{\"passwords\": {";
+    // One buffer reserved up front (a reallocation would free a copy unwiped), each quoted
+    // password wiped before it is freed.
+    size_t size = 32;
+    for (const auto &[repo, pw] : passwords)
+        size += 6 * (repo.size() + pw.size()) + 16;
+    std::string doc;
+    doc.reserve(size);
+    doc += "{\"passwords\": {";
     bool first = true;
     for (const auto &[repo, pw] : passwords) {
-        doc += (first ? "" : ", ") + json_quote(repo) + ": " + json_quote(pw.reveal());
+        std::string quoted = json_quote(pw.reveal());
+        doc += first ? "" : ", ";
+        doc += json_quote(repo);
+        doc += ": ";
+        doc += quoted;
+        sodium_memzero(quoted.data(), quoted.size());
         first = false;
     }
     doc += "}}";

@@ -1,118 +1,40 @@
 #include "sync/offlineimap/offlineimap_sync.hpp"
 
-#include "base/child_process.hpp"
+#include "base/supervisor.hpp"
 #include "sync/folder_plan.hpp"
 #include "sync/offlineimap/offlineimap_config.hpp"
 #include "sync/offlineimap/offlineimap_ui.hpp"
 #include "sync/state_identity.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <vector>
 
 namespace imapmig {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// offlineimap's output (stdout and stderr together) comes back through a pipe.
-struct Child {
-    pid_t pid = -1;
-    Fd output;
-};
-
-Result<Child> spawn_offlineimap(const std::string &program, const std::string &rc,
-                                const std::string &home, Fd secret_read) {
-    auto out = make_pipe();
-    if (!out)
-        return out.error();
-    Fd &out_read = out.value().read, &out_write = out.value().write;
-    // A worker killed outright stops offlineimap the gentle way (the parent-death signal is
-    // SIGTERM): it finishes the message in hand and records it, whereas SIGKILL between APPEND
-    // and its status write means a duplicate in the next run. Until it has exited, its lock
-    // keeps a takeover waiting.
-    SpawnSpec spec;
-    spec.argv = {program, "-c", rc, "-u", "machineui"};
-    spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + home, "LANG=C.UTF-8",
-                "PYTHONDONTWRITEBYTECODE=1", "IMAPMIG_SECRETS_FD=3"};
-    spec.stdout_fd = spec.stderr_fd = out_write.get();
-    spec.fd3 = secret_read.get();
-    auto pid = spawn_child(spec);
-    if (!pid)
-        return pid.error();
-    return Child{pid.value(), std::move(out_read)};
+// Tracebacks and other lines that are not machine-UI messages, for the error text.
+bool free_text(std::string_view line) {
+    return line.find(':') == std::string_view::npos || line.starts_with(" ") ||
+           line.starts_with("Traceback");
 }
 
-struct RunState {
-    MachineUiParser parser;
-    std::vector<std::string> other_lines; // tracebacks and the like, for the error text
-};
-
-void consume(RunState &st, std::string &buffer) {
-    size_t nl;
-    while ((nl = buffer.find('\n')) != std::string::npos) {
-        std::string line = buffer.substr(0, nl);
-        buffer.erase(0, nl + 1);
-        if (line.find(':') == std::string::npos || line.starts_with(" ") ||
-            line.starts_with("Traceback")) {
-            if (st.other_lines.size() >= 8)
-                st.other_lines.erase(st.other_lines.begin());
-            st.other_lines.push_back(line);
-        }
-        st.parser.feed(line);
-    }
-}
-
-// Reads the UI until offlineimap closes its output, or stops it when asked to.
-void follow(Child &child, RunState &st, const std::atomic<bool> &cancel,
-            const ProgressCallback &on_progress, SyncReport &report) {
-    std::string buffer;
-    auto next_beat = Clock::now();
-    char chunk[4096];
-    while (true) {
-        pollfd pfd{child.output.get(), POLLIN, 0};
-        int ready = ::poll(&pfd, 1, 500);
-        if (ready > 0) {
-            ssize_t n = ::read(child.output.get(), chunk, sizeof chunk);
-            if (n == 0)
-                return;
-            if (n > 0) {
-                buffer.append(chunk, static_cast<size_t>(n));
-                consume(st, buffer);
-            }
-        }
-        if (cancel.load()) {
-            report.cancelled = true;
-            return;
-        }
-        if (Clock::now() >= next_beat) {
-            next_beat = Clock::now() + std::chrono::seconds(2);
-            if (on_progress && !on_progress(st.parser.progress())) {
-                report.lease_lost = true;
-                return;
-            }
-        }
-    }
-}
-
-std::string describe_failure(const RunState &st, int status) {
+std::string describe_failure(const MachineUiParser &parser, const ProgramResult &run,
+                             const std::vector<std::string> &other_lines) {
     std::string error;
-    for (const auto &e : st.parser.errors())
+    for (const auto &e : parser.errors())
         error += (error.empty() ? "" : "; ") + e;
     if (error.empty()) {
-        error = WIFEXITED(status)
+        const int status = run.status;
+        error = run.end == ProgramEnd::timed_out ? run.error
+                : WIFEXITED(status)
                     ? "offlineimap exited with status " + std::to_string(WEXITSTATUS(status))
                     : "offlineimap was killed by signal " + std::to_string(WTERMSIG(status));
-        if (!st.parser.terminated())
+        if (!parser.terminated())
             error += " before finishing";
-        for (const auto &l : st.other_lines)
+        for (const auto &l : other_lines)
             error += " | " + l;
     }
     return error.size() > 2000 ? error.substr(0, 2000) + "..." : error;
@@ -131,9 +53,10 @@ Result<std::string> prepare_files(const SyncRequest &rq, const OfflineImapAccoun
     auto plan = plan_folders(rq, true);
     if (!plan)
         return plan.error();
-    if (auto r = write_private_file(pythonfile,
-                                    offlineimap_helper_python(rq.config.sync, rq.migrator_binary,
-                                                              rq.config_path, plan.value()));
+    // The worker's runs always hand the passwords over through the pipe: the pythonfile's
+    // fallback (asking the migrator, for cron-style runs) is never taken here.
+    if (auto r = write_private_file(
+            pythonfile, offlineimap_helper_python(rq.config.sync, "", "", plan.value()));
         !r)
         return r.error();
     if (auto r = write_private_file(
@@ -143,15 +66,27 @@ Result<std::string> prepare_files(const SyncRequest &rq, const OfflineImapAccoun
     return rc;
 }
 
-} // namespace
-
-std::string migration_state_dir(const Config &config, long long migration_id) {
-    return config.sync.state_dir + "/migration" + std::to_string(migration_id);
+SyncOutcome outcome_of(const MachineUiParser &parser, const ProgramResult &run) {
+    switch (run.end) {
+    case ProgramEnd::cancelled:
+        return SyncOutcome::cancelled;
+    case ProgramEnd::stopped:
+        return SyncOutcome::lease_lost;
+    case ProgramEnd::timed_out:
+    case ProgramEnd::exited:
+        break;
+    }
+    if (parser.succeeded() && run.exited_ok())
+        return SyncOutcome::synced;
+    if (parser.old_login_rejected())
+        return SyncOutcome::credentials_rejected;
+    return parser.account_locked() ? SyncOutcome::busy : SyncOutcome::failed;
 }
+
+} // namespace
 
 SyncReport run_offlineimap(const SyncRequest &rq, const std::atomic<bool> &cancel,
                            const ProgressCallback &on_progress) {
-    const auto started = Clock::now();
     SyncReport report;
     OfflineImapAccount account{rq.task.id, &rq.provider, rq.task.old_login, rq.task.local_user};
     const auto pw = rq.old_password.reveal();
@@ -164,45 +99,44 @@ SyncReport run_offlineimap(const SyncRequest &rq, const std::atomic<bool> &cance
         report.error = rc.error().message;
         return report;
     }
-    int sp[2];
-    if (::pipe2(sp, O_CLOEXEC) != 0) {
-        report.error = std::string("pipe: ") + std::strerror(errno);
+    MachineUiParser parser(account.old_repository());
+    ProgramSpec spec;
+    spec.argv = {rq.config.sync.offlineimap, "-c", rc.value(), "-u", "machineui"};
+    spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + state_dir, "LANG=C.UTF-8",
+                "PYTHONDONTWRITEBYTECODE=1", "IMAPMIG_SECRETS_FD=3"};
+    // The pythonfile reads both passwords from fd 3 once; nothing is written to a file.
+    spec.inputs.push_back(
+        {3, offlineimap_secret_document({{account.old_repository(), rq.old_password},
+                                         {account.new_repository(), rq.master_password}})});
+    spec.stderr_to_stdout = true;         // the machine UI writes everything to one stream
+    std::vector<std::string> other_lines; // tracebacks and the like, for the error text
+    spec.on_stdout = [&](std::string_view line) {
+        if (free_text(line)) {
+            if (other_lines.size() >= 8)
+                other_lines.erase(other_lines.begin());
+            other_lines.emplace_back(line.substr(0, 500));
+        }
+        parser.feed(line);
+    };
+    spec.cancel = &cancel;
+    spec.on_tick = [&] { return !on_progress || on_progress(parser.progress()); };
+    // SIGTERM makes offlineimap finish the message in hand and record it; SIGKILL between an
+    // APPEND and its status write would mean a duplicate in the next run.
+    spec.secrets = {rq.old_password.reveal(), rq.master_password.reveal()};
+    auto run = run_program(spec);
+    if (!run) {
+        report.error = scrub(run.error().message, spec.secrets);
         return report;
     }
-    Fd secret_read(sp[0]), secret_write(sp[1]);
-    auto child = spawn_offlineimap(rq.config.sync.offlineimap, rc.value(), state_dir,
-                                   std::move(secret_read));
-    if (!child) {
-        report.error = child.error().message;
-        return report;
-    }
-    SecretString doc =
-        offlineimap_secret_document({{account.old_repository(), rq.old_password},
-                                     {account.new_repository(), rq.master_password}});
-    auto written = write_all(secret_write.get(), doc.reveal());
-    if (!written)
-        written = temporary_error("writing the secret pipe: " + written.error().message);
-    secret_write.reset(); // EOF tells the helper the document is complete
-    RunState st{MachineUiParser(account.old_repository()), {}};
-    if (written)
-        follow(child.value(), st, cancel, on_progress, report);
-    int status = 0;
-    if (!written || report.cancelled || report.lease_lost)
-        stop_child_group(child.value().pid);
-    else
-        ::waitpid(child.value().pid, &status, 0);
-    report.progress = st.parser.progress();
-    report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
-    if (!written) {
-        report.error = written.error().message;
-    } else if (st.parser.succeeded() && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        report.outcome = RunOutcome::synced;
-    } else {
-        report.outcome =
-            st.parser.old_login_rejected() ? RunOutcome::credentials_rejected : RunOutcome::failed;
-        report.error = describe_failure(st, status);
-        report.busy = st.parser.account_locked();
-    }
+    report.duration = run.value().duration;
+    report.progress = parser.progress();
+    report.outcome = outcome_of(parser, run.value());
+    if (report.outcome == SyncOutcome::synced) {
+        report.progress.messages_present = report.progress.messages_total;
+        report.complete = true; // offlineimap has no "changed meanwhile" result
+    } else if (report.outcome != SyncOutcome::cancelled &&
+               report.outcome != SyncOutcome::lease_lost)
+        report.error = scrub(describe_failure(parser, run.value(), other_lines), spec.secrets);
     return report;
 }
 

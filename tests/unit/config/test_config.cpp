@@ -243,6 +243,8 @@ TEST_CASE("a minimal config gets the documented defaults", "[unit]") {
     CHECK(p.ca_file.empty());
     CHECK(p.timeout_seconds == 10);
     CHECK(p.max_connections == 8);
+    CHECK(p.cutover == Cutover::immediate);
+    CHECK(p.pop3_port == 995);
     CHECK_FALSE(p.sync.engine.has_value());
     CHECK(c.engine_for(p) == SyncEngine::offlineimap);
     CHECK(p.domains[0].local_domain == "old.example");
@@ -254,6 +256,28 @@ TEST_CASE("enum names print as written in the config", "[unit]") {
     CHECK(to_string(TlsMode::none) == "none");
     CHECK(to_string(SyncDirection::old_to_new) == "old-to-new");
     CHECK(to_string(SyncDirection::both) == "both");
+    CHECK(to_string(Cutover::proxy) == "proxy");
+    CHECK(to_string(Cutover::immediate) == "immediate");
+}
+
+TEST_CASE("cutover and the POP3 port of a provider", "[unit]") {
+    ConfigDir dir;
+    auto proxied = dir.load(one_provider + "    cutover: proxy\n    security: starttls\n");
+    INFO(Catch::Detail::stringify(messages(proxied)));
+    REQUIRE(proxied.config.has_value());
+    CHECK(proxied.config->providers[0].cutover == Cutover::proxy);
+    CHECK(proxied.config->providers[0].port == 143); // both follow security
+    CHECK(proxied.config->providers[0].pop3_port == 110);
+
+    auto explicit_port = dir.load(one_provider + "    pop3_port: 1995\n");
+    REQUIRE(explicit_port.config.has_value());
+    CHECK(explicit_port.config->providers[0].pop3_port == 1995);
+
+    auto bad = dir.load(one_provider + "    cutover: later\n");
+    CHECK_FALSE(bad.config.has_value());
+    REQUIRE(bad.errors.size() == 1);
+    CHECK(bad.errors[0].to_string().find(":8: providers[0].cutover: ") != std::string::npos);
+    CHECK(bad.errors[0].to_string().find("immediate") != std::string::npos);
 }
 
 TEST_CASE("the shipped example config loads", "[unit]") {

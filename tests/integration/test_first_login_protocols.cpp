@@ -1,0 +1,111 @@
+// A first login is a first login whatever the protocol: POP3, and SMTP AUTH through Dovecot's
+// auth socket (as Postfix's smtpd_sasl_type = dovecot asks it), create the account and the
+// migration exactly as an IMAP login does.
+#include "migration_env.hpp"
+#include "process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+
+using namespace testsupport;
+
+namespace {
+
+// One POP3 exchange per call, over plain TCP; every read has a timeout through SO_RCVTIMEO.
+class Pop3Client {
+public:
+    explicit Pop3Client(int port) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(fd_ >= 0);
+        timeval tv{15, 0};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(static_cast<uint16_t>(port));
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::connect(fd_, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0);
+        greeting_ = line();
+    }
+    ~Pop3Client() { ::close(fd_); }
+    Pop3Client(const Pop3Client &) = delete;
+    Pop3Client &operator=(const Pop3Client &) = delete;
+
+    std::string command(const std::string &cmd) {
+        const std::string out = cmd + "\r\n";
+        REQUIRE(::write(fd_, out.data(), out.size()) == static_cast<ssize_t>(out.size()));
+        return line();
+    }
+    const std::string &greeting() const { return greeting_; }
+
+private:
+    std::string line() {
+        std::string l;
+        char c = 0;
+        while (::read(fd_, &c, 1) == 1 && c != '\n')
+            if (c != '\r')
+                l += c;
+        return l;
+    }
+    int fd_ = -1;
+    std::string greeting_;
+};
+
+MigrationEnvOptions with_pop3(int pop3_port) {
+    MigrationEnvOptions o;
+    o.new_dovecot_config = "protocols = imap pop3\n"
+                           "service pop3-login {\n  inet_listener pop3 {\n    port = " +
+                           std::to_string(pop3_port) +
+                           "\n  }\n  inet_listener pop3s {\n    port = 0\n  }\n}\n"
+                           "pop3_uidl_format = %08Xu%08Xv\n";
+    return o;
+}
+
+} // namespace
+
+TEST_CASE("a first login over POP3 creates the account and the migration",
+          "[integration][login][protocols]") {
+    const int pop3_port = free_tcp_port();
+    MigrationEnv env(with_pop3(pop3_port));
+    env.start_new_dovecot();
+    Pop3Client c(pop3_port);
+    CHECK(c.greeting().rfind("+OK", 0) == 0);
+    CHECK(c.command("USER " + bob).rfind("+OK", 0) == 0);
+    const std::string pass = c.command("PASS " + bob_pw);
+    INFO(env.new_log());
+    CHECK(pass.rfind("+OK", 0) == 0);
+    CHECK(c.command("STAT").rfind("+OK 0 0", 0) == 0); // the new, empty mailbox (immediate)
+    c.command("QUIT");
+    CHECK(env.sql("SELECT count(*) FROM migrations m JOIN accounts a ON a.id = m.account_id "
+                  "WHERE a.username = '" +
+                  bob + "' AND m.state = 'pending'") == "1");
+    CHECK(env.logs_free_of_passwords());
+}
+
+TEST_CASE("a first login by SMTP AUTH through the auth socket creates the account and the "
+          "migration",
+          "[integration][login][protocols]") {
+    MigrationEnv env;
+    env.start_new_dovecot();
+    // doveadm speaks the auth-client protocol on Dovecot's auth socket, as Postfix's smtpd does
+    // with smtpd_sasl_type = dovecot, and names the service as it would.
+    auto r = env.new_dovecot().doveadm({"auth", "test", "-x", "service=smtp", carol, carol_pw});
+    INFO(r.out + r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(env.sql("SELECT count(*) FROM migrations m JOIN accounts a ON a.id = m.account_id "
+                  "WHERE a.username = '" +
+                  carol + "'") == "1");
+    // The next SMTP AUTH is the SQL passdb's, with the local hash.
+    CHECK(env.new_dovecot()
+              .doveadm({"auth", "test", "-x", "service=smtp", carol, carol_pw})
+              .exit_code == 0);
+    CHECK(env.new_dovecot()
+              .doveadm({"auth", "test", "-x", "service=smtp", carol, "wrong"})
+              .exit_code != 0);
+    CHECK(env.count("migrations") == 1);
+}
