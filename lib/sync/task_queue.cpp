@@ -40,7 +40,8 @@ const char *const task_claim_sql =
     "RETURNING m.id, m.provider, m.old_login,"
     "  (SELECT username FROM accounts a WHERE a.id = m.account_id),"
     "  coalesce(m.secret_key_id, ''), coalesce(encode(m.secret, 'hex'), ''),"
-    "  m.finish_requested, due.prev_state, m.attempts, m.messages_copied";
+    "  m.finish_requested, due.prev_state, m.attempts, m.messages_copied,"
+    "  m.sync_identity::text, m.legacy_state_ok";
 
 std::chrono::seconds retry_backoff(int attempts) {
     const int exponent = std::clamp(attempts - 1, 0, 20);
@@ -79,6 +80,8 @@ Result<std::optional<ClaimedTask>> TaskQueue::claim(const std::vector<std::strin
     t.previous_state = row.str(0, 7);
     t.attempts = static_cast<int>(row.integer(0, 8));
     t.messages_before = row.integer(0, 9);
+    t.sync_identity = row.str(0, 10);
+    t.legacy_state_ok = row.boolean(0, 11);
     if (auto e = event(t.id, "sync_started", "claimed by " + owner_, std::nullopt, std::nullopt);
         !e)
         return e.error();

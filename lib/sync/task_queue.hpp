@@ -25,6 +25,8 @@ struct ClaimedTask {
     std::string previous_state;
     int attempts = 0;
     long long messages_before = 0; // copied by earlier runs
+    std::string sync_identity;     // never reused; binds the sync state (state_identity.hpp)
+    bool legacy_state_ok = false;  // existed before identities: may adopt an unmarked state
 };
 
 class TaskQueue {

@@ -408,6 +408,23 @@ TEST_CASE("dsync engine: a worker stopped in the middle of a sync hands the task
 
 namespace {
 
+// A message whose headers are byte for byte those of its twin; only the body differs.
+std::string twin(const std::string &message_id, const std::string &body) {
+    return "From: twins@example.org\r\nTo: bob@other.example\r\nSubject: same headers\r\n"
+           "Message-ID: " +
+           message_id + "\r\nDate: Wed, 4 Jan 2023 10:00:00 +0000\r\n\r\n" + body + "\r\n";
+}
+
+// How often text occurs in the bodies of the folder's messages.
+int body_occurrences(const DovecotInstance &d, const std::string &user, const std::string &folder,
+                     const std::string &text) {
+    auto r = d.doveadm({"fetch", "-u", user, "body", "mailbox", folder, "all"});
+    int n = 0;
+    for (size_t at = r.out.find(text); at != std::string::npos; at = r.out.find(text, at + 1))
+        ++n;
+    return n;
+}
+
 // Files under dir whose content holds text.
 std::vector<std::string> files_containing(const std::string &dir, const std::string &text) {
     std::vector<std::string> found;
@@ -500,6 +517,152 @@ void trust_old_provider(MigrationEnv &env) {
 }
 
 } // namespace
+
+TEST_CASE("dsync engine: messages with identical headers and different bodies all arrive, and "
+          "re-syncs copy nothing twice",
+          "[integration][dsync]") {
+    MigrationEnv env(dsync_options());
+    env.seed_mail(bob, "", 10);
+    env.old.deliver(bob, "INBOX", twin("<twin@example.org>", "first body of the twins"));
+    env.old.deliver(bob, "INBOX", twin("<twin@example.org>", "second body of the twins"));
+    env.old.deliver(bob, "Archive", twin("<twin@example.org>", "third body of the twins"));
+    start_with_dsync(env);
+    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
+    const std::string id = task_of(env, bob);
+    REQUIRE(sync_once(env, id) == "synced");
+    DovecotInstance &fresh = env.new_dovecot();
+    // guid-forced derived one GUID from the headers: the second body was replaced by the first.
+    CHECK(body_occurrences(fresh, bob, "INBOX", "first body of the twins") == 1);
+    CHECK(body_occurrences(fresh, bob, "INBOX", "second body of the twins") == 1);
+    CHECK(body_occurrences(fresh, bob, "Archive", "third body of the twins") == 1);
+    CHECK(body_occurrences(fresh, bob, "INBOX", "third body of the twins") == 0);
+
+    for (int round = 1; round <= 3; ++round) {
+        INFO("re-sync " << round);
+        // New mail at the old provider between syncs, twins among it.
+        env.seed_mail(bob, "", 2, 100 * round);
+        env.old.deliver(bob, "INBOX",
+                        twin("<twin-" + std::to_string(round) + "@example.org>",
+                             "round " + std::to_string(round) + " twin A"));
+        env.old.deliver(bob, "INBOX",
+                        twin("<twin-" + std::to_string(round) + "@example.org>",
+                             "round " + std::to_string(round) + " twin B"));
+        REQUIRE(resync(env, id) == "synced");
+        CHECK(message_ids(fresh, bob, "INBOX") == message_ids(env.old.dovecot(), bob, "INBOX"));
+        CHECK(message_ids(fresh, bob, "Archive") == message_ids(env.old.dovecot(), bob, "Archive"));
+        for (int r = 1; r <= round; ++r)
+            for (const char *which : {" twin A", " twin B"})
+                CHECK(body_occurrences(fresh, bob, "INBOX", "round " + std::to_string(r) + which) ==
+                      1);
+        CHECK(body_occurrences(fresh, bob, "INBOX", "first body of the twins") == 1);
+        CHECK(body_occurrences(fresh, bob, "INBOX", "second body of the twins") == 1);
+    }
+    CHECK(message_ids(fresh, bob, "INBOX").size() == 10 + 2 + 3 * 4);
+}
+
+TEST_CASE("dsync engine: an old server with the '/' separator and a new server that sets none "
+          "(Debian's stock config)",
+          "[integration][dsync]") {
+    MigrationEnvOptions o = dsync_options();
+    o.old_provider_config = "namespace inbox {\n  inbox = yes\n  separator = /\n}\n";
+    // Back to Dovecot's default: no separator, so Maildir++ uses '.'.
+    o.new_dovecot_config = "namespace inbox {\n  separator = \n}\n";
+    MigrationEnv env(o);
+    env.seed_mail(bob, "", 5);
+    env.seed_mail(bob, "Archive.2023", 4); // "Archive/2023" on the old server
+    env.seed_mail(bob, "Sent Items", 2);
+    start_with_dsync(env);
+    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
+    const std::string id = task_of(env, bob);
+    std::string output;
+    // Failed before: "Mail locations must use the same hierarchy separator".
+    REQUIRE(sync_once(env, id, &output) == "synced");
+    INFO(output);
+    const auto old_stats = folder_stats(env.old.dovecot(), bob, '/');
+    CHECK(old_stats.count("Archive.2023") == 1);
+    CHECK(folder_stats(env.new_dovecot(), bob, '.') == old_stats);
+    CHECK(message_ids(env.new_dovecot(), bob, "Archive.2023") ==
+          message_ids(env.old.dovecot(), bob, "Archive/2023"));
+    // The new server's config is untouched: the separator lives in the run's config only.
+    CHECK(read_file(env.new_dovecot().config_path()).find("separator = .") == std::string::npos);
+    env.seed_mail(bob, "Archive.2023", 2, 100);
+    CHECK(resync(env, id) == "synced");
+    CHECK(message_ids(env.new_dovecot(), bob, "Archive.2023") ==
+          message_ids(env.old.dovecot(), bob, "Archive/2023"));
+    CHECK(env.logs_free_of_passwords());
+}
+
+TEST_CASE("dsync engine: mail on the new server before the first sync is kept, and what the old "
+          "server has arrives once, however its UIDs collide",
+          "[integration][dsync]") {
+    MigrationEnv env(dsync_options());
+    env.seed_mail(bob, "", 2);
+    env.seed_mail(bob, "Sent Items", 1);
+    start_with_dsync(env);
+    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
+    const std::string id = task_of(env, bob);
+    DovecotInstance &fresh = env.new_dovecot();
+    // Delivered to the new server before the first sync: they take UIDs 1-3 and 1-2, every UID
+    // the old folders use.
+    std::vector<std::string> early_inbox, early_sent;
+    for (int i = 0; i < 3; ++i) {
+        early_inbox.push_back("<early-" + std::to_string(i) + "@new.example>");
+        REQUIRE(fresh
+                    .doveadm({"save", "-u", bob, "-m", "INBOX"},
+                             rfc822(early_inbox.back(), "early " + std::to_string(i)))
+                    .exit_code == 0);
+    }
+    REQUIRE(fresh.doveadm({"mailbox", "create", "-u", bob, "Sent Items"}).exit_code == 0);
+    for (int i = 0; i < 2; ++i) {
+        early_sent.push_back("<early-sent-" + std::to_string(i) + "@new.example>");
+        REQUIRE(fresh
+                    .doveadm({"save", "-u", bob, "-m", "Sent Items"},
+                             rfc822(early_sent.back(), "early sent " + std::to_string(i)))
+                    .exit_code == 0);
+    }
+    REQUIRE(sync_once(env, id) == "synced");
+    for (int round = 1; round <= 3; ++round) {
+        INFO("sync " << round);
+        CHECK(message_ids(fresh, bob, "INBOX") ==
+              with(message_ids(env.old.dovecot(), bob, "INBOX"), early_inbox));
+        CHECK(message_ids(fresh, bob, "Sent Items") ==
+              with(message_ids(env.old.dovecot(), bob, "Sent Items"), early_sent));
+        if (round == 2)
+            env.seed_mail(bob, "", 1, 50);
+        REQUIRE(resync(env, id) == "synced");
+    }
+    CHECK(message_ids(fresh, bob, "INBOX").size() == 3 + 3);
+}
+
+TEST_CASE("dsync engine: an old server with every folder under INBOX. hands them over beside "
+          "INBOX",
+          "[integration][dsync]") {
+    MigrationEnvOptions o = dsync_options();
+    o.old_provider_config =
+        "namespace inbox {\n  inbox = yes\n  prefix = INBOX.\n  separator = .\n}\n";
+    MigrationEnv env(o);
+    env.seed_mail(bob, "", 4);
+    env.seed_mail(bob, "Sent", 3);         // INBOX.Sent there
+    env.seed_mail(bob, "Archive.2023", 2); // INBOX.Archive.2023 there
+    start_with_dsync(env);
+    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
+    const std::string id = task_of(env, bob);
+    std::string output;
+    REQUIRE(sync_once(env, id, &output) == "synced");
+    INFO(output);
+    DovecotInstance &fresh = env.new_dovecot();
+    CHECK(message_ids(fresh, bob, "INBOX") == message_ids(env.old.dovecot(), bob, "INBOX"));
+    CHECK(message_ids(fresh, bob, "Sent") == message_ids(env.old.dovecot(), bob, "INBOX.Sent"));
+    CHECK(message_ids(fresh, bob, "Archive/2023") ==
+          message_ids(env.old.dovecot(), bob, "INBOX.Archive.2023"));
+    CHECK(message_ids(fresh, bob, "Sent").size() == 3);
+    const std::string folders = fresh.doveadm({"mailbox", "list", "-u", bob}).out;
+    INFO(folders);
+    CHECK(folders.find("INBOX/") == std::string::npos);
+    env.seed_mail(bob, "Sent", 1, 100);
+    CHECK(resync(env, id) == "synced");
+    CHECK(message_ids(fresh, bob, "Sent") == message_ids(env.old.dovecot(), bob, "INBOX.Sent"));
+}
 
 TEST_CASE("dsync engine: a worker killed outright leaves no doveadm running and no password on "
           "disk; the next start removes what it left",

@@ -179,6 +179,13 @@ TEST_CASE("a v1 database full of data is upgraded to v2 without losing anything"
     REQUIRE(up.exit_code == 0);
     CHECK(up.out.find("applied schema 2 (migration_progress)") != std::string::npos);
     CHECK(schema_version(db) == std::to_string(latest_schema_version()));
+    // Schema 5: every migration that existed gets its own sync identity and may adopt a sync
+    // state written before identities existed; later ones may not.
+    CHECK(pg_scalar(db, "SELECT count(DISTINCT sync_identity) = count(*) AND "
+                        "bool_and(legacy_state_ok) FROM migrations") == "t");
+    CHECK(pg_scalar(db,
+                    "SELECT column_default FROM information_schema.columns WHERE "
+                    "table_name = 'migrations' AND column_name = 'legacy_state_ok'") == "false");
 
     // Every v1 column of every row is unchanged, and so is its definition.
     const auto after = contents(db, v1_columns, 1);

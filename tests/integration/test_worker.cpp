@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <sstream>
@@ -384,4 +385,145 @@ TEST_CASE("syncs leave one provider connection to first logins", "[integration][
     CHECK(login_during_sync);
     CHECK(most_at_once == 1); // max_connections 2: one for syncs, one kept for logins
     CHECK(env.sql("SELECT count(*) FROM migrations WHERE state = 'synced'") == "3");
+}
+
+namespace {
+
+// Message-IDs in a folder, sorted (a duplicate shows up twice).
+std::vector<std::string> folder_message_ids(const DovecotInstance &d, const std::string &user,
+                                            const std::string &folder) {
+    auto r = d.doveadm({"fetch", "-u", user, "hdr.message-id", "mailbox", folder, "all"});
+    std::vector<std::string> ids;
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);)
+        if (line.rfind("hdr.message-id: ", 0) == 0)
+            ids.push_back(line.substr(16));
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+} // namespace
+
+TEST_CASE("offlineimap engine: an old server with every folder under INBOX. hands them over "
+          "beside INBOX",
+          "[integration][worker]") {
+    MigrationEnvOptions o;
+    o.old_provider_config =
+        "namespace inbox {\n  inbox = yes\n  prefix = INBOX.\n  separator = .\n}\n";
+    MigrationEnv env(o);
+    env.seed_mail(bob, "", 4);
+    env.seed_mail(bob, "Sent", 3);         // INBOX.Sent there
+    env.seed_mail(bob, "Archive.2023", 2); // INBOX.Archive.2023 there
+    env.start_new_dovecot();
+    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
+    const std::string id = env.sql("SELECT id FROM migrations");
+    auto r = env.migrator({"worker", "--once"});
+    INFO(r.out + r.err);
+    INFO(env.sql("SELECT coalesce(last_error, '') FROM migrations"));
+    REQUIRE(env.sql("SELECT state FROM migrations") == "synced");
+    DovecotInstance &fresh = env.new_dovecot();
+    CHECK(folder_message_ids(fresh, bob, "INBOX") ==
+          folder_message_ids(env.old.dovecot(), bob, "INBOX"));
+    CHECK(folder_message_ids(fresh, bob, "Sent").size() == 3);
+    CHECK(folder_message_ids(fresh, bob, "Sent") ==
+          folder_message_ids(env.old.dovecot(), bob, "INBOX.Sent"));
+    CHECK(folder_message_ids(fresh, bob, "Archive/2023") ==
+          folder_message_ids(env.old.dovecot(), bob, "INBOX.Archive.2023"));
+    const std::string folders = fresh.doveadm({"mailbox", "list", "-u", bob}).out;
+    INFO(folders);
+    CHECK(folders.find("INBOX/") == std::string::npos);
+    CHECK(env.logs_free_of_passwords());
+}
+
+TEST_CASE("offlineimap engine: a migration that gets a reused ID (database restored or "
+          "reinstalled) never trusts the state the ID's earlier migration left",
+          "[integration][worker]") {
+    MigrationEnv env;
+    env.seed_mail(bob, "", 40);
+    env.seed_mail(carol, "", 30);
+    env.start_new_dovecot();
+    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
+    const std::string id = env.sql("SELECT id FROM migrations");
+    REQUIRE(env.migrator({"worker", "--once"}).exit_code == 0);
+    REQUIRE(env.sql("SELECT state FROM migrations") == "synced");
+    // The database forgets its migrations (a restore, a fresh install); the state dir stays.
+    env.sql("TRUNCATE migrations RESTART IDENTITY CASCADE");
+    REQUIRE(env.imap_login(carol, carol_pw).status == "OK");
+    REQUIRE(env.sql("SELECT id FROM migrations") == id); // bob's old ID, carol's migration
+    auto r = env.migrator({"worker", "--once"});
+    INFO(r.out + r.err);
+    INFO(env.sql("SELECT coalesce(last_error, '') FROM migrations"));
+    REQUIRE(env.sql("SELECT state FROM migrations") == "synced");
+    // With bob's state, offlineimap skipped carol's messages whose UIDs bob's state knew.
+    CHECK(folder_message_ids(env.new_dovecot(), carol, "INBOX") ==
+          folder_message_ids(env.old.dovecot(), carol, "INBOX"));
+    CHECK(folder_message_ids(env.new_dovecot(), carol, "INBOX").size() == 30);
+    // Bob's state is kept aside, not deleted.
+    auto aside =
+        run({"find", env.state_dir, "-maxdepth", "1", "-name", "migration" + id + ".other-*"});
+    CHECK(!aside.out.empty());
+}
+
+TEST_CASE("offlineimap engine: an old password beyond ASCII syncs (AUTHENTICATE PLAIN, UTF-8)",
+          "[integration][worker]") {
+    const std::string dora = "dora@other.example";
+    const std::string dora_pw = "Pässwört-Grüße-€1";
+    MigrationEnvOptions o;
+    o.old_users = {{dora, dora_pw}};
+    MigrationEnv env(o);
+    env.seed_mail(dora, "", 12);
+    env.seed_mail(dora, "Archive", 3);
+    env.start_new_dovecot();
+    REQUIRE(env.imap_login(dora, dora_pw).status == "OK");
+    auto r = env.migrator({"worker", "--once"});
+    INFO(r.out + r.err);
+    // Failed before with "'ascii' codec can't encode character".
+    CHECK(env.sql("SELECT coalesce(last_error, '') FROM migrations") == "");
+    REQUIRE(env.sql("SELECT state FROM migrations") == "synced");
+    CHECK(folder_message_ids(env.new_dovecot(), dora, "INBOX") ==
+          folder_message_ids(env.old.dovecot(), dora, "INBOX"));
+    CHECK(folder_message_ids(env.new_dovecot(), dora, "Archive").size() == 3);
+    CHECK((r.out + r.err).find(dora_pw) == std::string::npos);
+    CHECK(env.new_log().find(dora_pw) == std::string::npos);
+}
+
+TEST_CASE("offlineimap engine: the old Sent Items and Papierkorb land in the new server's \\Sent "
+          "and \\Trash folders",
+          "[integration][worker]") {
+    MigrationEnvOptions o;
+    o.new_dovecot_config =
+        "namespace inbox {\n"
+        "  mailbox Sent {\n    special_use = \\Sent\n    auto = subscribe\n  }\n"
+        "  mailbox Trash {\n    special_use = \\Trash\n    auto = subscribe\n  }\n"
+        "}\n";
+    MigrationEnv env(o);
+    env.seed_mail(bob, "", 5);
+    env.seed_mail(bob, "Sent Items", 4); // no marks on the old server: the name tells
+    env.seed_mail(bob, "Papierkorb", 2);
+    env.seed_mail(bob, "Projects", 1);
+    env.start_new_dovecot();
+    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
+    auto r = env.migrator({"worker", "--once"});
+    INFO(r.out + r.err);
+    INFO(env.sql("SELECT coalesce(last_error, '') FROM migrations"));
+    REQUIRE(env.sql("SELECT state FROM migrations") == "synced");
+    DovecotInstance &fresh = env.new_dovecot();
+    CHECK(folder_message_ids(fresh, bob, "Sent") ==
+          folder_message_ids(env.old.dovecot(), bob, "Sent Items"));
+    CHECK(folder_message_ids(fresh, bob, "Sent").size() == 4);
+    CHECK(folder_message_ids(fresh, bob, "Trash") ==
+          folder_message_ids(env.old.dovecot(), bob, "Papierkorb"));
+    CHECK(folder_message_ids(fresh, bob, "Projects").size() == 1);
+    const std::string listed = fresh.doveadm({"mailbox", "list", "-u", bob}).out;
+    INFO(listed);
+    CHECK(listed.find("Sent Items") == std::string::npos);
+    CHECK(listed.find("Papierkorb") == std::string::npos);
+    // A re-sync keeps it that way, nothing twice.
+    env.seed_mail(bob, "Sent Items", 1, 100);
+    REQUIRE(
+        env.migrator({"migrations", "resync", env.sql("SELECT id FROM migrations")}).exit_code ==
+        0);
+    REQUIRE(env.migrator({"worker", "--once"}).exit_code == 0);
+    CHECK(folder_message_ids(fresh, bob, "Sent") ==
+          folder_message_ids(env.old.dovecot(), bob, "Sent Items"));
 }

@@ -3,7 +3,9 @@
 #include "config/folder_pattern.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
+#include <regex>
 
 namespace imapmig {
 
@@ -37,7 +39,8 @@ Result<std::string> dovecot_quote(std::string_view value) {
 
 Result<SecretString> render_dsync_config(const Config &config, const ProviderConfig &provider,
                                          std::string_view old_login,
-                                         const SecretString &old_password) {
+                                         const SecretString &old_password,
+                                         const NamespaceSettings &namespaces) {
     auto host = dovecot_quote(provider.host);
     auto user = dovecot_quote(old_login);
     auto ca = dovecot_quote(provider.ca_file.empty() ? system_ca_bundle : provider.ca_file);
@@ -58,7 +61,28 @@ Result<SecretString> render_dsync_config(const Config &config, const ProviderCon
         std::string("imapc_ssl_verify = ") + (provider.verify_certificate ? "yes" : "no") + "\n";
     text += "ssl_client_ca_file = " + ca.value() + "\n";
     text += "imapc_user = " + user.value() + "\n";
-    text += "imapc_features = guid-forced\n";
+    if (!namespaces.old_list_prefix.empty()) {
+        auto prefix = dovecot_quote(namespaces.old_list_prefix);
+        if (!prefix)
+            return permanent_error("the old server's namespace prefix holds a control character");
+        text += "imapc_list_prefix = " + prefix.value() + "\n";
+    }
+    if (namespaces.separator != 0) {
+        auto sep = dovecot_quote(std::string(1, namespaces.separator));
+        if (!sep)
+            return sep.error();
+        for (const auto &name : namespaces.names) {
+            const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' ||
+                       c == '.';
+            });
+            if (!plain)
+                return config_error("namespace \"" + name + "\" of " + config.sync.dovecot_config +
+                                    " sets no separator and its name cannot be written into "
+                                    "a doveadm config: set its separator explicitly");
+            text += "namespace " + name + " {\n  separator = " + sep.value() + "\n}\n";
+        }
+    }
     // `<FILE`: the value is the file's content (unquoted: a quoted name is taken literally).
     text += "imapc_password = </dev/fd/" + std::to_string(dsync_password_fd) + "\n";
     return SecretString(text);
@@ -66,7 +90,8 @@ Result<SecretString> render_dsync_config(const Config &config, const ProviderCon
 
 std::vector<std::string> dsync_arguments(const Config &config, const std::string &run_config,
                                          const std::string &local_user, const std::string &state,
-                                         const std::vector<std::string> &excluded_folders) {
+                                         const std::vector<std::string> &excluded_folders,
+                                         bool folders_only) {
     std::vector<std::string> argv = {config.dovecot_bin_dir + "/doveadm",
                                      "-c",
                                      run_config,
@@ -77,6 +102,10 @@ std::vector<std::string> dsync_arguments(const Config &config, const std::string
                                      state,
                                      "-u",
                                      local_user};
+    if (folders_only) {
+        argv.push_back("-t");
+        argv.push_back("2147483647");
+    }
     for (const auto &folder : excluded_folders) {
         argv.push_back("-x");
         argv.push_back(folder);

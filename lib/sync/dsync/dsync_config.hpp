@@ -3,9 +3,9 @@
 // written 0600, removed after the run) and the command line, which never holds a secret.
 #pragma once
 
-#include "config/config.hpp"
 #include "base/error.hpp"
 #include "base/secret_string.hpp"
+#include "config/config.hpp"
 
 #include <string>
 #include <string_view>
@@ -21,23 +21,47 @@ inline constexpr std::string_view system_ca_bundle = "/etc/ssl/certs/ca-certific
 // the value).
 Result<std::string> dovecot_quote(std::string_view value);
 
+// What the run config adds to the new server's namespaces. dsync refuses to sync between two
+// locations whose hierarchy separators differ; a namespace without an explicit separator uses
+// its storage's ('.' for Maildir++, '/' otherwise) on the new side but the old server's on the
+// imapc side. Naming the new server's own effective separator changes nothing for the user's
+// mailbox and lets imapc translate the old server's.
+// old_list_prefix is the old server's personal namespace prefix without its separator
+// ("INBOX" for "INBOX."): imapc_list_prefix lists only below it and strips it, so INBOX.Sent
+// arrives as Sent and INBOX.Archive.2023 as Archive.2023.
+struct NamespaceSettings {
+    char separator = 0;             // the new server's effective separator; 0: add nothing
+    std::vector<std::string> names; // its namespaces that set none
+    std::string old_list_prefix;
+};
+
 // The fd from which doveadm reads the old password (a pipe holding it and then EOF): the run
 // config says `imapc_password = </dev/fd/4`, so no file ever holds the password.
 inline constexpr int dsync_password_fd = 4;
 
 // `!include` of sync.dovecot_config, then imapc_host/port/ssl/ssl_verify/user/password,
-// ssl_client_ca_file and `imapc_features = guid-forced` (message GUIDs from the headers: what
-// lets dsync recognise a message it copied before, so re-runs never duplicate).
+// ssl_client_ca_file, imapc_list_prefix and `namespace NAME { separator = X }` from namespaces. No
+// `imapc_features = guid-forced`: it derives a message's GUID from its headers alone, so two
+// messages with identical headers become one and dsync stores the first body twice. Without it
+// dsync matches messages by UID and header hash; dsync_arguments' folders-only pass keeps its
+// state usable from the first run on (see there).
 Result<SecretString> render_dsync_config(const Config &config, const ProviderConfig &provider,
                                          std::string_view old_login,
-                                         const SecretString &old_password);
+                                         const SecretString &old_password,
+                                         const NamespaceSettings &namespaces = {});
 
 // doveadm -c RUN_CONFIG sync -1 -R -s STATE -u LOCAL_USER [-x FOLDER]... imapc:
 // One-way (-1), pulling from the old side (-R): new-only mail, moves and deletions made on the
 // new server are kept, the old side is never written to.
+// folders_only adds `-t 2147483647` (only mail received after 2038): the folders are created,
+// no message is copied. Run before a sync without state into a new mailbox that already holds
+// mail: dsync keeps no state for a folder it created in the same run, so the second run
+// compares every folder without state, and without GUIDs it copies again a message that sits
+// at another UID on the new side (where mail that was there first pushed it).
 std::vector<std::string> dsync_arguments(const Config &config, const std::string &run_config,
                                          const std::string &local_user, const std::string &state,
-                                         const std::vector<std::string> &excluded_folders);
+                                         const std::vector<std::string> &excluded_folders,
+                                         bool folders_only = false);
 
 // The folders sync.folder_exclude / folder_include leave out, from the old side's folder list
 // (names as the new server spells them). INBOX is matched as "INBOX".

@@ -2,7 +2,10 @@
 
 #include "base/supervisor.hpp"
 #include "sync/dsync/dsync_config.hpp"
+#include "sync/dsync/dsync_folders_pass.hpp"
 #include "sync/dsync/dsync_output.hpp"
+#include "sync/dsync/namespace_probe.hpp"
+#include "sync/state_identity.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -145,13 +148,17 @@ struct Prepared {
 };
 
 Result<Prepared> prepare(const SyncRequest &rq, RunDir &run_dir) {
-    auto text = render_dsync_config(rq.config, rq.provider, rq.task.old_login, rq.old_password);
-    if (!text)
-        return text.error();
     if (auto r = make_run_dir(rq.config.sync.runtime_dir,
                               "migration" + std::to_string(rq.task.id) + "-dsync", run_dir);
         !r)
         return r.error();
+    auto namespaces = dsync_namespace_settings(rq, run_dir.path);
+    if (!namespaces)
+        return namespaces.error();
+    auto text = render_dsync_config(rq.config, rq.provider, rq.task.old_login, rq.old_password,
+                                    namespaces.value());
+    if (!text)
+        return text.error();
     Prepared p{run_dir.path + "/doveadm.conf", {}};
     if (auto r = write_private_file(p.run_config, text.value().reveal()); !r)
         return r.error();
@@ -193,7 +200,7 @@ SyncReport run_dsync(const SyncRequest &rq, const std::atomic<bool> &cancel,
         return report;
     };
     const std::string state_dir = migration_state_dir(rq.config, rq.task.id);
-    if (auto r = make_private_dir(state_dir); !r) {
+    if (auto r = bind_sync_state(state_dir, rq.task.sync_identity, rq.task.legacy_state_ok); !r) {
         report.error = r.error().message;
         return finish();
     }
@@ -217,12 +224,27 @@ SyncReport run_dsync(const SyncRequest &rq, const std::atomic<bool> &cancel,
         return finish();
     }
     const std::string state_file = state_dir + "/dsync-state";
+    const std::string old_state = read_state(state_file);
     report.progress = progress_between(before.value(), before.value());
+    // Only when the new side already holds mail: the pass costs the old UIDs (dsync numbers
+    // after the old UIDNEXT once it has skipped mail), which clients keep their caches by.
+    if (old_state.empty() && total_messages(before.value()) > 0) {
+        auto pass = run_dsync_folders_pass(
+            dsync_arguments(rq.config, prepared.value().run_config, rq.task.local_user, "",
+                            prepared.value().excluded, true),
+            rq.old_password, lock.value()->get(), cancel,
+            [&] { return !on_progress || on_progress(report.progress); });
+        if (pass.outcome != SyncOutcome::synced) {
+            report.outcome = pass.outcome;
+            report.error = pass.error;
+            return finish();
+        }
+    }
     DsyncLog log;
     std::string state; // stdout: the new state string
     ProgramSpec spec;
     spec.argv = dsync_arguments(rq.config, prepared.value().run_config, rq.task.local_user,
-                                read_state(state_file), prepared.value().excluded);
+                                old_state, prepared.value().excluded);
     spec.env = doveadm_env();
     // The lock as fd 3: an orphaned doveadm would keep it until it has exited.
     spec.fds.push_back({lock.value()->get(), 3});

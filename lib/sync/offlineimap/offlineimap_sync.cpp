@@ -1,11 +1,14 @@
 #include "sync/offlineimap/offlineimap_sync.hpp"
 
 #include "base/supervisor.hpp"
+#include "sync/folder_plan.hpp"
 #include "sync/offlineimap/offlineimap_config.hpp"
 #include "sync/offlineimap/offlineimap_ui.hpp"
+#include "sync/state_identity.hpp"
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace imapmig {
@@ -39,7 +42,7 @@ std::string describe_failure(const MachineUiParser &parser, const ProgramResult 
 
 Result<std::string> prepare_files(const SyncRequest &rq, const OfflineImapAccount &account,
                                   RunDir &run_dir, const std::string &state_dir) {
-    if (auto r = make_private_dir(state_dir); !r)
+    if (auto r = bind_sync_state(state_dir, rq.task.sync_identity, rq.task.legacy_state_ok); !r)
         return r.error();
     if (auto r = make_run_dir(rq.config.sync.runtime_dir, "migration" + std::to_string(rq.task.id),
                               run_dir);
@@ -47,9 +50,13 @@ Result<std::string> prepare_files(const SyncRequest &rq, const OfflineImapAccoun
         return r.error();
     const std::string pythonfile = run_dir.path + "/helpers.py";
     const std::string rc = run_dir.path + "/offlineimaprc";
+    auto plan = plan_folders(rq, true);
+    if (!plan)
+        return plan.error();
     // The worker's runs always hand the passwords over through the pipe: the pythonfile's
     // fallback (asking the migrator, for cron-style runs) is never taken here.
-    if (auto r = write_private_file(pythonfile, offlineimap_helper_python(rq.config.sync, "", ""));
+    if (auto r = write_private_file(
+            pythonfile, offlineimap_helper_python(rq.config.sync, "", "", plan.value()));
         !r)
         return r.error();
     if (auto r = write_private_file(
@@ -82,6 +89,9 @@ SyncReport run_offlineimap(const SyncRequest &rq, const std::atomic<bool> &cance
                            const ProgressCallback &on_progress) {
     SyncReport report;
     OfflineImapAccount account{rq.task.id, &rq.provider, rq.task.old_login, rq.task.local_user};
+    const auto pw = rq.old_password.reveal();
+    account.old_password_ascii =
+        std::none_of(pw.begin(), pw.end(), [](char c) { return (c & 0x80) != 0; });
     const std::string state_dir = migration_state_dir(rq.config, rq.task.id);
     RunDir run_dir;
     auto rc = prepare_files(rq, account, run_dir, state_dir);
@@ -124,8 +134,8 @@ SyncReport run_offlineimap(const SyncRequest &rq, const std::atomic<bool> &cance
     if (report.outcome == SyncOutcome::synced) {
         report.progress.messages_present = report.progress.messages_total;
         report.complete = true; // offlineimap has no "changed meanwhile" result
-    }
-    else if (report.outcome != SyncOutcome::cancelled && report.outcome != SyncOutcome::lease_lost)
+    } else if (report.outcome != SyncOutcome::cancelled &&
+               report.outcome != SyncOutcome::lease_lost)
         report.error = scrub(describe_failure(parser, run.value(), other_lines), spec.secrets);
     return report;
 }

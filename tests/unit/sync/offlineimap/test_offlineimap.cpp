@@ -118,6 +118,14 @@ TEST_CASE("generated offlineimap configuration", "[unit]") {
     CHECK(rc.find("readonly = True\n") != std::string::npos); // one-way by default
     CHECK(rc.find("remotepasseval = get_pass(\"migration7-old\")") != std::string::npos);
     CHECK(rc.find("remotepass ") == std::string::npos); // never a password in the file
+    CHECK(rc.find("auth_mechanisms = LOGIN\n") != std::string::npos);
+    // offlineimap's LOGIN cannot send a password beyond ASCII; its PLAIN sends UTF-8.
+    OfflineImapAccount utf8 = a;
+    utf8.old_password_ascii = false;
+    const std::string rc8 =
+        render_offlineimap_rc(c, {utf8}, "/run/x/helpers.py", "/var/lib/x/metadata");
+    CHECK(rc8.find("auth_mechanisms = PLAIN\n") != std::string::npos);
+    CHECK(rc8.find("auth_mechanisms = LOGIN") == std::string::npos);
 
     c.sync.direction = SyncDirection::both;
     c.sync.create_folders = false;

@@ -4,15 +4,73 @@
 
 #include <catch2/catch.hpp>
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 using namespace imapmig;
 namespace fs = std::filesystem;
 
 namespace {
+
+// The old provider as the run's folder plan meets it before offlineimap starts: it refuses
+// every login, which leaves the plan empty and the login to offlineimap (the fake below).
+class RefusingImapServer {
+public:
+    RefusingImapServer() {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(fd_ >= 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr *>(&a), len) == 0);
+        REQUIRE(::listen(fd_, 4) == 0);
+        REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr *>(&a), &len) == 0);
+        port = ntohs(a.sin_port);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~RefusingImapServer() {
+        stop_ = true;
+        thread_.join();
+        ::close(fd_);
+    }
+    int port = 0;
+
+private:
+    void serve() {
+        while (!stop_) {
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, 100) <= 0)
+                continue;
+            const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (c < 0)
+                continue;
+            send_text(c, "* OK fake\r\n");
+            std::string buf;
+            char chunk[512];
+            for (ssize_t n; !stop_ && (n = ::read(c, chunk, sizeof chunk)) > 0;) {
+                buf.append(chunk, static_cast<size_t>(n));
+                for (size_t eol; (eol = buf.find("\r\n")) != std::string::npos;) {
+                    const std::string tag = buf.substr(0, buf.find(' '));
+                    buf.erase(0, eol + 2);
+                    send_text(c, tag + " NO [AUTHENTICATIONFAILED] refused\r\n");
+                }
+            }
+            ::close(c);
+        }
+    }
+    static void send_text(int c, const std::string &s) { (void)!::write(c, s.data(), s.size()); }
+    int fd_ = -1;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
 
 struct FakeRun {
     explicit FakeRun(const std::string &script) {
@@ -24,10 +82,13 @@ struct FakeRun {
         config.sync.state_dir = dir + "/state";
         config.sync.runtime_dir = dir + "/run";
         provider.name = "oldmail";
-        provider.host = "imap.old.example";
+        provider.host = "127.0.0.1";
+        provider.port = old_server.port;
+        provider.security = TlsMode::none;
         task.id = 7;
         task.old_login = "bob@old.example";
         task.local_user = "bob@new.example";
+        task.sync_identity = "6f1c2d3e-4a5b-4c6d-8e7f-901234567890";
         std::ofstream(config.sync.offlineimap) << "#!/bin/sh\n" << script;
         ::chmod(config.sync.offlineimap.c_str(), 0700);
     }
@@ -37,6 +98,7 @@ struct FakeRun {
                        SecretString("M4ster-pw")};
         return run_offlineimap(rq, cancel, progress);
     }
+    RefusingImapServer old_server;
     std::string dir;
     Config config;
     ProviderConfig provider;

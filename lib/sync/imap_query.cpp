@@ -1,0 +1,96 @@
+#include "sync/imap_query.hpp"
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include <array>
+#include <memory>
+#include <mutex>
+
+namespace imapmig {
+
+namespace {
+
+struct CurlDeleter {
+    void operator()(CURL *c) const { curl_easy_cleanup(c); }
+};
+
+size_t collect(char *data, size_t size, size_t n, void *userp) {
+    auto *out = static_cast<std::string *>(userp);
+    if (out->size() < 4 * 1024 * 1024)
+        out->append(data, size * n);
+    return size * n;
+}
+
+} // namespace
+
+ProviderConfig local_imap_endpoint(const LocalImapConfig &local) {
+    ProviderConfig p;
+    p.name = "local_imap";
+    p.host = local.host;
+    p.port = local.port;
+    p.security = TlsMode::none;
+    p.verify_certificate = false;
+    p.timeout_seconds = 30;
+    return p;
+}
+
+Result<std::vector<std::optional<std::string>>>
+imap_query(const ProviderConfig &p, std::string_view login, const SecretString &password,
+           const std::vector<std::string> &commands) {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    std::unique_ptr<CURL, CurlDeleter> handle(curl_easy_init());
+    if (!handle)
+        return temporary_error("curl_easy_init failed");
+    CURL *c = handle.get();
+    const std::string url = std::string(p.security == TlsMode::tls ? "imaps://" : "imap://") +
+                            p.host + ":" + std::to_string(p.port) + "/";
+    const std::string user(login);
+    std::string pass(password.reveal());
+    std::array<char, CURL_ERROR_SIZE> errbuf{};
+    std::string reply;
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "imap,imaps");
+    curl_easy_setopt(c, CURLOPT_USERNAME, user.c_str());
+    curl_easy_setopt(c, CURLOPT_PASSWORD, pass.c_str());
+    sodium_memzero(pass.data(), pass.size()); // curl keeps its own copy until cleanup
+    if (p.security == TlsMode::starttls)
+        curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+    else if (p.security == TlsMode::none)
+        curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_NONE));
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, p.verify_certificate ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, p.verify_certificate ? 2L : 0L);
+    if (!p.ca_file.empty())
+        curl_easy_setopt(c, CURLOPT_CAINFO, p.ca_file.c_str());
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(p.timeout_seconds));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(p.timeout_seconds * 6));
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf.data());
+    std::vector<std::optional<std::string>> out;
+    for (const auto &command : commands) {
+        reply.clear();
+        errbuf[0] = '\0';
+        // The same handle keeps its connection: one login for all commands.
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, command.c_str());
+        const CURLcode rc = curl_easy_perform(c);
+        if (rc == CURLE_OK) {
+            out.emplace_back(reply);
+            continue;
+        }
+        if (rc == CURLE_QUOTE_ERROR) { // tagged NO/BAD: the server does not know the command
+            out.emplace_back(std::nullopt);
+            continue;
+        }
+        const std::string why = errbuf[0] ? errbuf.data() : curl_easy_strerror(rc);
+        if (rc == CURLE_LOGIN_DENIED)
+            return permanent_error(p.host + " refused the login: " + why);
+        return temporary_error("IMAP " + command.substr(0, command.find(' ')) + " at " + p.host +
+                               " failed: " + why);
+    }
+    return out;
+}
+
+} // namespace imapmig
