@@ -19,7 +19,8 @@ std::string first_line_with(const std::string &path, const std::string &prefix) 
     std::ifstream in(path);
     std::string line;
     while (std::getline(in, line))
-        if (line.rfind(prefix, 0) == 0) return line.substr(prefix.size());
+        if (line.rfind(prefix, 0) == 0)
+            return line.substr(prefix.size());
     return {};
 }
 
@@ -41,14 +42,19 @@ Options parse_options(int argc, char **argv) {
     bool no_results = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
-        if (a == "--quick") o.quick = true;
-        else if (a == "--no-results") no_results = true;
-        else if (a == "--results" && i + 1 < argc) o.results_file = argv[++i];
-        else o.rest.push_back(a);
+        if (a == "--quick")
+            o.quick = true;
+        else if (a == "--no-results")
+            no_results = true;
+        else if (a == "--results" && i + 1 < argc)
+            o.results_file = argv[++i];
+        else
+            o.rest.push_back(a);
     }
     if (!no_results && o.results_file.empty() && !o.quick)
         o.results_file = std::string(BENCH_SOURCE_ROOT) + "/bench/RESULTS.md";
-    if (no_results) o.results_file.clear();
+    if (no_results)
+        o.results_file.clear();
     return o;
 }
 
@@ -65,7 +71,8 @@ void print_table(const Table &t) {
             width[i] = std::max(width[i], row[i].size());
     };
     widen(t.columns);
-    for (const auto &r : t.rows) widen(r);
+    for (const auto &r : t.rows)
+        widen(r);
     auto line = [&](const std::vector<std::string> &row) {
         std::string out;
         for (size_t i = 0; i < width.size(); ++i) {
@@ -77,33 +84,43 @@ void print_table(const Table &t) {
     std::cout << "\n" << t.title << "\n";
     line(t.columns);
     std::string rule;
-    for (size_t i = 0; i < width.size(); ++i) rule += (i == 0 ? "" : "  ") + std::string(width[i], '-');
+    for (size_t i = 0; i < width.size(); ++i)
+        rule += (i == 0 ? "" : "  ") + std::string(width[i], '-');
     std::cout << rule << "\n";
-    for (const auto &r : t.rows) line(r);
-    for (const auto &n : t.notes) std::cout << n << "\n";
+    for (const auto &r : t.rows)
+        line(r);
+    for (const auto &n : t.notes)
+        std::cout << n << "\n";
     std::cout.flush();
 }
 
 void append_results(const std::string &path, const Table &t, bool quick) {
-    if (path.empty()) return;
+    if (path.empty())
+        return;
     std::ofstream out(path, std::ios::app);
-    if (!out) throw std::runtime_error("cannot append to " + path);
+    if (!out)
+        throw std::runtime_error("cannot append to " + path);
     char date[32];
     const std::time_t now = std::time(nullptr);
     std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
     out << "\n## " << t.title << (quick ? " (--quick)" : "") << "\n\n"
         << date << ", " << machine_description() << "\n\n|";
-    for (const auto &c : t.columns) out << " " << c << " |";
+    for (const auto &c : t.columns)
+        out << " " << c << " |";
     out << "\n|";
-    for (size_t i = 0; i < t.columns.size(); ++i) out << "---|";
+    for (size_t i = 0; i < t.columns.size(); ++i)
+        out << "---|";
     out << "\n";
     for (const auto &r : t.rows) {
         out << "|";
-        for (const auto &c : r) out << " " << c << " |";
+        for (const auto &c : r)
+            out << " " << c << " |";
         out << "\n";
     }
-    if (!t.notes.empty()) out << "\n";
-    for (const auto &n : t.notes) out << n << "  \n";
+    if (!t.notes.empty())
+        out << "\n";
+    for (const auto &n : t.notes)
+        out << n << "  \n";
     std::cout << "appended to " << path << "\n";
 }
 
@@ -120,7 +137,11 @@ std::string machine_description() {
     return s.str();
 }
 
-long peak_rss_kb(int pid) { return status_kb(pid, "VmHWM"); }
-long current_rss_kb(int pid) { return status_kb(pid, "VmRSS"); }
+long peak_rss_kb(int pid) {
+    return status_kb(pid, "VmHWM");
+}
+long current_rss_kb(int pid) {
+    return status_kb(pid, "VmRSS");
+}
 
 } // namespace bench

@@ -8,16 +8,16 @@
 namespace bench {
 
 struct Table {
-    std::string title;                         // "Login storm (1,000 first logins, 200 at once)"
-    std::vector<std::string> columns;          // header cells
+    std::string title;                // "Login storm (1,000 first logins, 200 at once)"
+    std::vector<std::string> columns; // header cells
     std::vector<std::vector<std::string>> rows;
-    std::vector<std::string> notes;            // printed under the table (targets, verdicts)
+    std::vector<std::string> notes; // printed under the table (targets, verdicts)
 };
 
 // Command-line switches shared by the benches: --quick, --results FILE, --no-results.
 struct Options {
     bool quick = false;
-    std::string results_file; // empty: do not append
+    std::string results_file;      // empty: do not append
     std::vector<std::string> rest; // arguments the bench interprets itself
 };
 // Full runs append to <source>/bench/RESULTS.md unless --no-results; --quick appends only with

@@ -69,9 +69,8 @@ CpuUse cpu_between(const CpuSnapshot &before, const CpuSnapshot &after) {
     u.machine_s = after.machine_busy_s - before.machine_busy_s;
     for (const auto &[pid, v] : after.by_pid) {
         auto it = before.by_pid.find(pid);
-        const double start = it != before.by_pid.end() && it->second.first == v.first
-                                 ? it->second.second
-                                 : 0;
+        const double start =
+            it != before.by_pid.end() && it->second.first == v.first ? it->second.second : 0;
         u.by_name[v.first] += v.second - start;
     }
     return u;

@@ -10,7 +10,7 @@
 namespace bench {
 
 struct CpuSnapshot {
-    double machine_busy_s = 0;            // all CPUs, user + system + irq + ...
+    double machine_busy_s = 0;             // all CPUs, user + system + irq + ...
     std::map<std::string, double> by_name; // comm -> utime + stime + cutime + cstime (seconds)
     std::map<int, std::pair<std::string, double>> by_pid;
 };

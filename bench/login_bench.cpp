@@ -8,8 +8,8 @@
 // Usage: login-bench [--quick] [--users N] [--concurrency C] [--delay-ms D] [--rss-users R]
 //                    [--only storm|steady|rss] [--argon2 no] [--results FILE | --no-results]
 #include "bench_report.hpp"
-#include "delay_proxy.hpp"
 #include "cpu_usage.hpp"
+#include "delay_proxy.hpp"
 #include "login_load.hpp"
 
 #include "migration_env.hpp"
@@ -65,8 +65,8 @@ const std::string server_limits = "default_process_limit = 2000\n"
                                   "  process_limit = 2000\n"
                                   "}\n";
 
-MigrationEnvOptions plugin_options(const Settings &s, const Users &users,
-                                   const std::string &scheme, const std::string &extra_conf) {
+MigrationEnvOptions plugin_options(const Settings &s, const Users &users, const std::string &scheme,
+                                   const std::string &extra_conf) {
     MigrationEnvOptions o;
     o.security = "none"; // the proxy reads the protocol; TLS would hide the LOGIN
     o.provider_ssl = false;
@@ -129,16 +129,16 @@ StormRow storm_passdb_imap(const Settings &s, const Users &users) {
     const int port = free_tcp_port();
     DovecotOptions o;
     o.name = "passdb-imap";
-    o.config_body = "service imap-login {\n  inet_listener imap {\n    port = " +
-                    std::to_string(port) +
-                    "\n  }\n}\n"
-                    "auth_username_format = %Lu\n"
-                    "passdb {\n  driver = imap\n  args = host=127.0.0.1 port=" +
-                    std::to_string(proxy.port()) +
-                    "\n}\n"
-                    "userdb {\n  driver = static\n"
-                    "  args = uid=nobody gid=nogroup home={BASE}/home/%d/%n\n}\n" +
-                    server_limits;
+    o.config_body =
+        "service imap-login {\n  inet_listener imap {\n    port = " + std::to_string(port) +
+        "\n  }\n}\n"
+        "auth_username_format = %Lu\n"
+        "passdb {\n  driver = imap\n  args = host=127.0.0.1 port=" +
+        std::to_string(proxy.port()) +
+        "\n}\n"
+        "userdb {\n  driver = static\n"
+        "  args = uid=nobody gid=nogroup home={BASE}/home/%d/%n\n}\n" +
+        server_limits;
     DovecotInstance d(o);
     d.start();
     StormRow row;
@@ -175,28 +175,39 @@ int storm(const Settings &s, const bench::Options &opt) {
     t.title = "Login storm: " + std::to_string(s.users) + " first logins, " +
               std::to_string(s.concurrency) + " at once, old provider LOGIN +" +
               std::to_string(s.delay_ms) + " ms";
-    t.columns = {"variant", "logins", "errors", "logins/s", "p50 ms", "p99 ms",
-                 "accounts", "tasks", "provider LOGINs", "CPU ms/login",
+    t.columns = {"variant",
+                 "logins",
+                 "errors",
+                 "logins/s",
+                 "p50 ms",
+                 "p99 ms",
+                 "accounts",
+                 "tasks",
+                 "provider LOGINs",
+                 "CPU ms/login",
                  "throughput / p99 vs passdb imap"};
     std::vector<StormRow> rows;
     rows.push_back(storm_passdb_imap(s, users));
     rows.push_back(storm_plugin(s, users, "SHA512-CRYPT", "non-blocking (default)", ""));
-    rows.push_back(storm_plugin(s, users, "SHA512-CRYPT", "blocking=yes (auth-worker)",
-                                "blocking=yes"));
+    rows.push_back(
+        storm_plugin(s, users, "SHA512-CRYPT", "blocking=yes (auth-worker)", "blocking=yes"));
     if (s.argon2) {
         rows.push_back(storm_plugin(s, users, "ARGON2ID", "non-blocking (default)", ""));
-        rows.push_back(storm_plugin(s, users, "ARGON2ID", "blocking=yes (auth-worker)",
-                                    "blocking=yes"));
+        rows.push_back(
+            storm_plugin(s, users, "ARGON2ID", "blocking=yes (auth-worker)", "blocking=yes"));
     }
     int failures = 0;
     for (const auto &r : rows) {
         t.rows.push_back(storm_cells(r, &r == &rows[0] ? nullptr : &rows[0]));
         t.notes.push_back("CPU ms per login (machine total in the table; \"dovecot\" includes its "
-                          "exited children such as each login's imap), " + r.variant + ": " +
+                          "exited children such as each login's imap), " +
+                          r.variant + ": " +
                           bench::top_names(r.cpu, 6, 1000.0 / std::max(1L, r.load.ok), "ms"));
         print_errors(r);
-        if (r.load.errors > 0) ++failures;
-        if (r.accounts >= 0 && (r.accounts != s.users || r.tasks != s.users)) ++failures;
+        if (r.load.errors > 0)
+            ++failures;
+        if (r.accounts >= 0 && (r.accounts != s.users || r.tasks != s.users))
+            ++failures;
         if (r.delayed < s.users)
             t.notes.push_back(r.variant + ": only " + std::to_string(r.delayed) +
                               " LOGINs passed the delaying proxy");
@@ -206,14 +217,14 @@ int storm(const Settings &s, const bench::Options &opt) {
         const StormRow &ours = rows[i];
         const double tput = ours.load.rate() / std::max(ref.load.rate(), 1e-9);
         const double p99 = ours.load.percentile(0.99) / std::max(ref.load.percentile(0.99), 1e-9);
-        t.notes.push_back("Target (" + ours.variant + " vs passdb imap): throughput >= 0.80x: " +
-                          fmt(tput, 2) + "x " + (tput >= 0.8 ? "met" : "MISSED") +
-                          "; p99 <= 1.50x: " + fmt(p99, 2) + "x " +
-                          (p99 <= 1.5 ? "met" : "MISSED"));
+        t.notes.push_back("Target (" + ours.variant +
+                          " vs passdb imap): throughput >= 0.80x: " + fmt(tput, 2) + "x " +
+                          (tput >= 0.8 ? "met" : "MISSED") + "; p99 <= 1.50x: " + fmt(p99, 2) +
+                          "x " + (p99 <= 1.5 ? "met" : "MISSED"));
     }
-    t.notes.push_back("Zero errors and exactly " + std::to_string(s.users) +
-                      " accounts and tasks in every plugin run: " +
-                      (failures == 0 ? "met" : "MISSED"));
+    t.notes.push_back(
+        "Zero errors and exactly " + std::to_string(s.users) +
+        " accounts and tasks in every plugin run: " + (failures == 0 ? "met" : "MISSED"));
     t.notes.push_back("ARGON2ID is reported separately: its hashing cost is the point of it.");
     bench::print_table(t);
     bench::append_results(opt.results_file, t, opt.quick);
@@ -225,9 +236,9 @@ void set_plugin_enabled(MigrationEnv &env, const std::string &original, bool ena
     const std::string path = env.dir.file("auth-imapmigration.conf.ext");
     std::string text = original;
     if (!enabled)
-        text = std::regex_replace(original,
-                                  std::regex("passdb \\{\\s*driver = imapmigration[^}]*\\}"),
-                                  "# imapmigration passdb removed by login-bench");
+        text =
+            std::regex_replace(original, std::regex("passdb \\{\\s*driver = imapmigration[^}]*\\}"),
+                               "# imapmigration passdb removed by login-bench");
     write_file(path, text, 0644);
     env.new_dovecot().stop();
     env.new_dovecot().start();
@@ -243,7 +254,8 @@ int steady(const Settings &s, const bench::Options &opt) {
     auto first = bench::run_logins(env.new_imap_port, users, s.concurrency);
     if (first.errors > 0 || env.count("accounts") != s.users) {
         std::cerr << "steady: the first logins failed: " << first.errors << " errors\n";
-        for (const auto &e : first.error_samples) std::cerr << "  " << e << "\n";
+        for (const auto &e : first.error_samples)
+            std::cerr << "  " << e << "\n";
         return 1;
     }
     env.old.stop();
@@ -253,7 +265,8 @@ int steady(const Settings &s, const bench::Options &opt) {
 
     Users again;
     const int per_round = s.users * 10 / s.steady_rounds; // 10 logins per user per config
-    for (int i = 0; i < per_round; ++i) again.push_back(users[i % users.size()]);
+    for (int i = 0; i < per_round; ++i)
+        again.push_back(users[i % users.size()]);
     bench::LoginLoad with, without;
     for (int round = 0; round < s.steady_rounds * 2; ++round) {
         const bool enabled = round % 2 == 0;
@@ -266,7 +279,8 @@ int steady(const Settings &s, const bench::Options &opt) {
         sum.errors += r.errors;
         sum.wall_s += r.wall_s;
         sum.latency_ms.insert(sum.latency_ms.end(), r.latency_ms.begin(), r.latency_ms.end());
-        for (auto &e : r.error_samples) sum.error_samples.push_back(e);
+        for (auto &e : r.error_samples)
+            sum.error_samples.push_back(e);
     }
     set_plugin_enabled(env, original, true);
     const bool provider_untouched = env.old.dovecot().log_size() == old_log;
@@ -287,8 +301,10 @@ int steady(const Settings &s, const bench::Options &opt) {
                       std::to_string(s.steady_rounds) + " each)");
     t.notes.push_back(std::string("Old provider contacted during these logins: ") +
                       (provider_untouched ? "no (stopped, its log unchanged)" : "YES"));
-    for (const auto &e : with.error_samples) std::cerr << "  with plugin: " << e << "\n";
-    for (const auto &e : without.error_samples) std::cerr << "  without: " << e << "\n";
+    for (const auto &e : with.error_samples)
+        std::cerr << "  with plugin: " << e << "\n";
+    for (const auto &e : without.error_samples)
+        std::cerr << "  without: " << e << "\n";
     bench::print_table(t);
     bench::append_results(opt.results_file, t, opt.quick);
     // Throughput noise is not a failure of the code; errors and provider contact are.
@@ -355,9 +371,9 @@ int rss(const Settings &s, const bench::Options &opt) {
               std::to_string(s.concurrency) + " at once";
     t.columns = {"mode", "process where the plugin runs", "RSS growth kB", "target"};
     t.rows.push_back({"non-blocking (default)", "auth", std::to_string(async.auth), "< 5120"});
-    t.rows.push_back({"blocking=yes", "auth-worker, all " + std::to_string(blocking.workers) +
-                                          " summed (largest " +
-                                          std::to_string(blocking.worker_max) + ")",
+    t.rows.push_back({"blocking=yes",
+                      "auth-worker, all " + std::to_string(blocking.workers) + " summed (largest " +
+                          std::to_string(blocking.worker_max) + ")",
                       std::to_string(blocking.worker_sum), "< 5120"});
     const bool met = async.auth < 5120 && blocking.worker_sum < 5120;
     t.notes.push_back("errors: " + std::to_string(async.errors + blocking.errors) +
@@ -381,19 +397,30 @@ int main(int argc, char **argv) {
         }
         for (size_t i = 0; i + 1 < opt.rest.size(); i += 2) {
             const std::string &k = opt.rest[i], &v = opt.rest[i + 1];
-            if (k == "--users") s.users = std::stoi(v);
-            else if (k == "--concurrency") s.concurrency = std::stoi(v);
-            else if (k == "--delay-ms") s.delay_ms = std::stoi(v);
-            else if (k == "--rss-users") s.rss_users = std::stoi(v);
-            else if (k == "--only") s.only = v;
-            else if (k == "--argon2") s.argon2 = v != "no";
-            else throw std::runtime_error("unknown option " + k);
+            if (k == "--users")
+                s.users = std::stoi(v);
+            else if (k == "--concurrency")
+                s.concurrency = std::stoi(v);
+            else if (k == "--delay-ms")
+                s.delay_ms = std::stoi(v);
+            else if (k == "--rss-users")
+                s.rss_users = std::stoi(v);
+            else if (k == "--only")
+                s.only = v;
+            else if (k == "--argon2")
+                s.argon2 = v != "no";
+            else
+                throw std::runtime_error("unknown option " + k);
         }
-        if (opt.rest.size() % 2 != 0) throw std::runtime_error("option without value: " + opt.rest.back());
+        if (opt.rest.size() % 2 != 0)
+            throw std::runtime_error("option without value: " + opt.rest.back());
         int status = 0;
-        if (s.only.empty() || s.only == "storm") status |= storm(s, opt);
-        if (s.only.empty() || s.only == "steady") status |= steady(s, opt);
-        if (s.only.empty() || s.only == "rss") status |= rss(s, opt);
+        if (s.only.empty() || s.only == "storm")
+            status |= storm(s, opt);
+        if (s.only.empty() || s.only == "steady")
+            status |= steady(s, opt);
+        if (s.only.empty() || s.only == "rss")
+            status |= rss(s, opt);
         return status;
     } catch (const std::exception &e) {
         std::cerr << "login-bench: " << e.what() << "\n";

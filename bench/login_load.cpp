@@ -12,7 +12,8 @@
 namespace bench {
 
 double LoginLoad::percentile(double q) const {
-    if (latency_ms.empty()) return 0;
+    if (latency_ms.empty())
+        return 0;
     std::vector<double> v = latency_ms;
     std::sort(v.begin(), v.end());
     const size_t i = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
@@ -27,7 +28,8 @@ LoginLoad run_logins(int port, const std::vector<std::pair<std::string, std::str
     auto client = [&] {
         while (true) {
             const size_t i = next++;
-            if (i >= users.size()) return;
+            if (i >= users.size())
+                return;
             const auto start = std::chrono::steady_clock::now();
             std::string failure;
             double ms = 0;
@@ -37,8 +39,10 @@ LoginLoad run_logins(int port, const std::vector<std::pair<std::string, std::str
                 ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                                start)
                          .count();
-                if (reply.ok()) c.logout();
-                else failure = users[i].first + ": " + reply.status + " " + reply.text;
+                if (reply.ok())
+                    c.logout();
+                else
+                    failure = users[i].first + ": " + reply.status + " " + reply.text;
             } catch (const std::exception &e) {
                 failure = users[i].first + ": " + e.what();
             }
@@ -48,14 +52,17 @@ LoginLoad run_logins(int port, const std::vector<std::pair<std::string, std::str
                 load.latency_ms.push_back(ms);
             } else {
                 ++load.errors;
-                if (load.error_samples.size() < 5) load.error_samples.push_back(failure);
+                if (load.error_samples.size() < 5)
+                    load.error_samples.push_back(failure);
             }
         }
     };
     const auto start = std::chrono::steady_clock::now();
     std::vector<std::thread> threads;
-    for (int t = 0; t < concurrency; ++t) threads.emplace_back(client);
-    for (auto &t : threads) t.join();
+    for (int t = 0; t < concurrency; ++t)
+        threads.emplace_back(client);
+    for (auto &t : threads)
+        t.join();
     load.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return load;
 }

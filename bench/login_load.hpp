@@ -11,7 +11,7 @@ namespace bench {
 struct LoginLoad {
     long ok = 0, errors = 0;
     double wall_s = 0;
-    std::vector<double> latency_ms; // connect to tagged LOGIN reply, successful logins only
+    std::vector<double> latency_ms;         // connect to tagged LOGIN reply, successful logins only
     std::vector<std::string> error_samples; // the first few, for the report
 
     double rate() const { return wall_s > 0 ? ok / wall_s : 0; }

@@ -8,9 +8,9 @@
 #include "bench_report.hpp"
 
 #include "admin/migration_admin.hpp"
+#include "db/store.hpp"
 #include "pg_cluster.hpp"
 #include "process.hpp"
-#include "db/store.hpp"
 #include "sync/task_queue.hpp"
 #include "temp_dir.hpp"
 

@@ -6,8 +6,7 @@
 
 namespace imapmig::cli {
 
-const std::vector<Command> &commands()
-{
+const std::vector<Command> &commands() {
     static const std::vector<Command> table = {
         {"check-config", "", "validate the configuration and print every problem",
          cmd_check_config},
@@ -17,13 +16,13 @@ const std::vector<Command> &commands()
         {"key generate", "[--group-readable] [FILE]",
          "create the key file that seals old passwords (default: secret_key_file)",
          cmd_key_generate},
-        {"master-user", "",
-         "print the passwd-file line for Dovecot's master passdb (local_imap)", cmd_master_user},
-        {"worker", "[--once]", "sync due migrations with their provider's engine (the daemon)", cmd_worker},
+        {"master-user", "", "print the passwd-file line for Dovecot's master passdb (local_imap)",
+         cmd_master_user},
+        {"worker", "[--once]", "sync due migrations with their provider's engine (the daemon)",
+         cmd_worker},
         {"status", "[--once]", "live progress of active migrations", cmd_status},
         {"migrations list", "[--state S] [--domain D] [--limit N] [--json]",
-         "list migrations (lowest IDs first; --limit N: the first N)",
-         cmd_migrations_list},
+         "list migrations (lowest IDs first; --limit N: the first N)", cmd_migrations_list},
         {"migrations show", "ID", "one migration with its recent events", cmd_migrations_show},
         {"migrations stop", "ID", "stop syncing (a running sync is aborted)", cmd_migrations_stop},
         {"migrations resume", "ID", "resume a stopped or failed migration", cmd_migrations_resume},
@@ -38,8 +37,7 @@ const std::vector<Command> &commands()
          "an offlineimap config for all active migrations (cron-style alternative to the worker)",
          cmd_generate_offlineimap_config},
         {"migrations create", "--from-csv FILE [--sepchar C] [--continue-if-exists] [--dry-run]",
-         "migration tasks from a CSV of address; old login; old password",
-         cmd_migrations_create},
+         "migration tasks from a CSV of address; old login; old password", cmd_migrations_create},
         {"import", "FILE... [--sepchar C] [--continue-if-exists] [--crypt-passwords] [--dry-run]",
          "import domains, accounts and aliases from CSV files", cmd_import},
         {"import-postfixadmin",
@@ -55,28 +53,24 @@ const std::vector<Command> &commands()
     return table;
 }
 
-int usage_error(const std::string &message)
-{
+int usage_error(const std::string &message) {
     std::cerr << "imap-migrator: " << message << "\nTry 'imap-migrator --help'.\n";
     return exit_usage;
 }
 
-int fail(const std::string &message)
-{
+int fail(const std::string &message) {
     std::cerr << "imap-migrator: " << message << "\n";
     return exit_error;
 }
 
-std::optional<Config> load_config_or_report(const std::string &path)
-{
+std::optional<Config> load_config_or_report(const std::string &path) {
     ConfigLoadResult loaded = load_config(path);
     for (const auto &diag : loaded.errors)
         std::cerr << diag.to_string() << "\n";
     return std::move(loaded.config);
 }
 
-std::optional<Connection> connect_database(const Config &config)
-{
+std::optional<Connection> connect_database(const Config &config) {
     auto conn = Connection::open(config.database);
     if (!conn) {
         fail(conn.error().message);
@@ -85,8 +79,7 @@ std::optional<Connection> connect_database(const Config &config)
     return std::move(conn.value());
 }
 
-std::optional<long long> parse_id(const std::string &text)
-{
+std::optional<long long> parse_id(const std::string &text) {
     long long id = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
     if (ec != std::errc() || end != text.data() + text.size() || id <= 0) {
@@ -96,16 +89,14 @@ std::optional<long long> parse_id(const std::string &text)
     return id;
 }
 
-bool wants_help(const std::vector<std::string> &args)
-{
+bool wants_help(const std::vector<std::string> &args) {
     return std::any_of(args.begin(), args.end(),
                        [](const std::string &a) { return a == "--help" || a == "-h"; });
 }
 
-void print_command_help(const Command &cmd)
-{
-    std::cout << "Usage: imap-migrator [-c FILE] " << cmd.name
-              << (*cmd.usage != '\0' ? " " : "") << cmd.usage << "\n\n"
+void print_command_help(const Command &cmd) {
+    std::cout << "Usage: imap-migrator [-c FILE] " << cmd.name << (*cmd.usage != '\0' ? " " : "")
+              << cmd.usage << "\n\n"
               << cmd.summary << "\n";
 }
 

@@ -2,8 +2,8 @@
 // schema, in one transaction, with a summary and a report of what was not converted.
 #include "cli.hpp"
 
-#include "import/csv_import_store.hpp"
 #include "crypto/passwords.hpp"
+#include "import/csv_import_store.hpp"
 #include "import/postfixadmin_import.hpp"
 
 #include <algorithm>

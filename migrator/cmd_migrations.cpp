@@ -1,12 +1,12 @@
 // migrations list|show|stop|resume|resync|finish|delete|secret
 #include "cli.hpp"
 
-#include "base/json.hpp"
-#include "list_table.hpp"
 #include "admin/migration_admin.hpp"
-#include "db/migration_tasks.hpp"
-#include "sync/offlineimap/offlineimap_sync.hpp"
+#include "base/json.hpp"
 #include "crypto/secrets.hpp"
+#include "db/migration_tasks.hpp"
+#include "list_table.hpp"
+#include "sync/offlineimap/offlineimap_sync.hpp"
 
 #include <unistd.h>
 

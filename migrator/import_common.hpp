@@ -1,8 +1,8 @@
 // What `import` and `migrations create --from-csv` share: their options and file reading.
 #pragma once
 
-#include "import/csv_import.hpp"
 #include "base/error.hpp"
+#include "import/csv_import.hpp"
 
 #include <string>
 #include <vector>

@@ -57,8 +57,8 @@ struct PluginState {
 // member is the passdb_module. It owns `state` (released from a unique_ptr in preinit).
 struct imapmigration_passdb_module {
     struct passdb_module module;
-    PluginState *state;         // nullptr: the configuration did not load
-    const char *broken_reason;  // pool string, set when state is nullptr
+    PluginState *state;        // nullptr: the configuration did not load
+    const char *broken_reason; // pool string, set when state is nullptr
 };
 
 [[noreturn]] void refuse_to_start(const std::string &reason) {

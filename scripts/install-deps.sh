@@ -4,7 +4,7 @@
 set -eu
 PACKAGES="dovecot-core dovecot-imapd dovecot-dev dovecot-pgsql offlineimap3 postgresql
   libpq-dev libcurl4-openssl-dev libyaml-cpp-dev catch2 meson ninja-build pkg-config g++
-  dovecot-pop3d libsodium-dev libcrypt-dev openssl python3 util-linux clang-14 libclang-rt-14-dev
+  dovecot-pop3d libsodium-dev libcrypt-dev openssl python3 util-linux clang-14 libclang-rt-14-dev clang-format-14
   debhelper dpkg-dev fakeroot lintian
   postfix postfix-pgsql postfixadmin php-pgsql php-cli
   mmdebstrap"

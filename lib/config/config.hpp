@@ -138,7 +138,7 @@ struct ConfigLoadResult {
 // all files. Collects every problem, one diagnostic each. Never throws.
 ConfigLoadResult load_config(const std::string &path);
 
-std::string_view to_string(Cutover cutover);          // "immediate", "proxy"
+std::string_view to_string(Cutover cutover);         // "immediate", "proxy"
 std::string_view to_string(TlsMode mode);            // "tls", "starttls", "none"
 std::string_view to_string(SyncDirection direction); // "old-to-new", "both"
 std::string_view to_string(SyncEngine engine);       // "offlineimap", "dsync"

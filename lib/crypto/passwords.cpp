@@ -5,13 +5,13 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <condition_variable>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <sys/resource.h>
 #include <thread>
-#include <cctype>
-#include <memory>
 
 namespace imapmig {
 

@@ -286,8 +286,7 @@ Result<SecretString> KeyRing::open(const SealedSecret &sealed,
     return secret;
 }
 
-SealedSecret sealed_secret_from_hex(std::string_view key_id, std::string_view hex)
-{
+SealedSecret sealed_secret_from_hex(std::string_view key_id, std::string_view hex) {
     SealedSecret s;
     s.key_id = std::string(key_id);
     s.blob.resize(hex.size() / 2);
@@ -299,8 +298,7 @@ SealedSecret sealed_secret_from_hex(std::string_view key_id, std::string_view he
     return s;
 }
 
-Result<SecretString> read_password_file(const std::string &path)
-{
+Result<SecretString> read_password_file(const std::string &path) {
     std::ifstream in(path);
     std::string line;
     if (!in || !std::getline(in, line) || line.empty())

@@ -209,8 +209,8 @@ void AsyncSession::read_results() {
             break;
         case PGRES_PIPELINE_ABORTED:
             // Only an earlier statement of the same sync can abort this one: its prepare.
-            e.result.emplace(temporary_error("SQL " + std::string(e.name) +
-                                             " failed: its preparation failed"));
+            e.result.emplace(
+                temporary_error("SQL " + std::string(e.name) + " failed: its preparation failed"));
             break;
         default:
             e.result.emplace(statement_error(e.name, res, conn_.get()));
@@ -240,9 +240,9 @@ void AsyncSession::finish_expected() {
             prepared_.erase(e.name);
         return;
     }
-    Result<Rows> result = e.result ? std::move(*e.result)
-                                   : Result<Rows>(bug_error("SQL " + std::string(e.name) +
-                                                            " failed: no result"));
+    Result<Rows> result =
+        e.result ? std::move(*e.result)
+                 : Result<Rows>(bug_error("SQL " + std::string(e.name) + " failed: no result"));
     e.done(std::move(result));
 }
 
@@ -286,9 +286,8 @@ void AsyncSession::on_watchdog() {
                                  std::to_string(answer_timeout_.count() / 1000) + " s"));
         return;
     }
-    watchdog_ =
-        loop_.after(std::chrono::ceil<std::chrono::milliseconds>(answer_timeout_ - silent),
-                    [this] { on_watchdog(); });
+    watchdog_ = loop_.after(std::chrono::ceil<std::chrono::milliseconds>(answer_timeout_ - silent),
+                            [this] { on_watchdog(); });
 }
 
 } // namespace imapmig

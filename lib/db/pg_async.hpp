@@ -6,8 +6,8 @@
 #pragma once
 
 #include "base/error.hpp"
-#include "loop/event_loop.hpp"
 #include "db/store.hpp"
+#include "loop/event_loop.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -95,8 +95,8 @@ private:
     enum class State { closed, connecting, ready } state_ = State::closed;
     uint64_t connection_id_ = 0;
     std::set<std::string> prepared_; // on the current connection
-    std::deque<Pending> waiting_;  // not yet sent (connecting)
-    std::deque<Expected> sent_;    // sent, answers outstanding
+    std::deque<Pending> waiting_;    // not yet sent (connecting)
+    std::deque<Expected> sent_;      // sent, answers outstanding
     std::unique_ptr<EventLoop::Handle> read_watch_, write_watch_, watchdog_, deferred_;
     std::chrono::steady_clock::time_point last_progress_{};
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -1,8 +1,8 @@
 #include "import/csv_import.hpp"
 
 #include "base/address.hpp"
-#include "import/csv_parser.hpp"
 #include "crypto/passwords.hpp"
+#include "import/csv_parser.hpp"
 
 #include <arpa/inet.h>
 

@@ -2,8 +2,8 @@
 // checked plan. The caller owns the transaction: one file = one transaction.
 #pragma once
 
-#include "import/csv_import_plan.hpp"
 #include "db/store.hpp"
+#include "import/csv_import_plan.hpp"
 
 #include <string>
 

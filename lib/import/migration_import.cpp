@@ -1,7 +1,7 @@
 #include "import/migration_import.hpp"
 
-#include "import/csv_parser.hpp"
 #include "db/migration_tasks.hpp"
+#include "import/csv_parser.hpp"
 
 #include <algorithm>
 #include <set>

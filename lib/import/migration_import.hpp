@@ -10,9 +10,9 @@
 
 #include "base/address.hpp"
 #include "config/config.hpp"
-#include "import/csv_import.hpp"
 #include "crypto/secrets.hpp"
 #include "db/store.hpp"
+#include "import/csv_import.hpp"
 
 #include <string>
 #include <vector>

@@ -1,8 +1,8 @@
 #include "import/postfixadmin_import.hpp"
 
 #include "base/address.hpp"
-#include "import/csv_import_store.hpp"
 #include "crypto/passwords.hpp"
+#include "import/csv_import_store.hpp"
 
 #include <algorithm>
 #include <map>

@@ -18,10 +18,10 @@
 // Everything that is not converted lands in the report, never silently dropped.
 #pragma once
 
-#include "import/csv_import_plan.hpp"
 #include "base/error.hpp"
 #include "base/secret_string.hpp"
 #include "db/store.hpp"
+#include "import/csv_import_plan.hpp"
 
 #include <cstdint>
 #include <string>

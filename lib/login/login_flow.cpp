@@ -381,15 +381,14 @@ void LoginFlow::created(Login &l, const CreatedAccount &c) {
                                    "domain " + t.domain.local_domain + " is disabled here"));
     if (!c.migration_id)
         return concurrent_first_login(l);
-    finish(l.id, with_cutover(l, decide(LoginOutcome::ok, LogLevel::info,
-                                        "created " +
-                                            std::string(c.domain_created
-                                                            ? "domain " + t.domain.local_domain +
-                                                                  ", "
-                                                            : "") +
-                                            "account " + t.local_address + " and migration " +
-                                            *c.migration_id + " from " +
-                                            provider_label(t.provider))));
+    finish(l.id,
+           with_cutover(
+               l, decide(LoginOutcome::ok, LogLevel::info,
+                         "created " +
+                             std::string(c.domain_created ? "domain " + t.domain.local_domain + ", "
+                                                          : "") +
+                             "account " + t.local_address + " and migration " + *c.migration_id +
+                             " from " + provider_label(t.provider))));
 }
 
 // Another login of the same user won the race. It was checked against the same provider, so
@@ -408,10 +407,10 @@ void LoginFlow::concurrent_first_login(Login &l) {
                                                "account " + local +
                                                    " appeared here meanwhile without this "
                                                    "migration: not ours"));
-                finish(l.id, with_cutover(l, decide(LoginOutcome::ok, LogLevel::info,
-                                                    "account " + local + " and migration " +
-                                                        *r.value() +
-                                                        " were created by a concurrent login")));
+                finish(l.id,
+                       with_cutover(l, decide(LoginOutcome::ok, LogLevel::info,
+                                              "account " + local + " and migration " + *r.value() +
+                                                  " were created by a concurrent login")));
             }));
 }
 

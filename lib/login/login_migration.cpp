@@ -39,8 +39,10 @@ LoginDecision LoginMigrator::verify(LoginRequest request) {
                 [&](const std::string &what) { flow_.shutdown("internal error: " + what); });
     if (!decision)
         flow_.shutdown("internal error: the login stopped with nothing left to wait for");
-    return decision.value_or(LoginDecision{LoginOutcome::temporary_failure, LogLevel::error,
-                                           "internal error: the login stalled", {},
+    return decision.value_or(LoginDecision{LoginOutcome::temporary_failure,
+                                           LogLevel::error,
+                                           "internal error: the login stalled",
+                                           {},
                                            std::nullopt});
 }
 

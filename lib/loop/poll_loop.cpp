@@ -50,9 +50,8 @@ bool PollLoop::run_until(const std::function<bool()> &done) {
                 continue;
             }
             if (it->fd >= 0) {
-                fds.push_back({it->fd, static_cast<short>(it->what == Ready::read ? POLLIN
-                                                                                    : POLLOUT),
-                               0});
+                fds.push_back(
+                    {it->fd, static_cast<short>(it->what == Ready::read ? POLLIN : POLLOUT), 0});
                 watched.push_back(it);
             } else if (it->live) {
                 const auto left =

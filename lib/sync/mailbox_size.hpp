@@ -3,9 +3,9 @@
 // report sizes, so this is how a migration's byte count is measured after each run.
 #pragma once
 
-#include "config/config.hpp"
 #include "base/error.hpp"
 #include "base/secret_string.hpp"
+#include "config/config.hpp"
 
 #include <string>
 #include <string_view>

@@ -512,8 +512,7 @@ MigrationEnvOptions proxy_options() {
 // chrooted and ignore ssl_client_ca_*: they verify a proxy's peer against ssl_ca, which the
 // config process reads (as root) before they start; the test CA carries no CRL.
 void trust_old_provider(MigrationEnv &env) {
-    env.options.new_dovecot_config +=
-        "ssl_ca = <" + env.ca.ca_cert() + "\nssl_require_crl = no\n";
+    env.options.new_dovecot_config += "ssl_ca = <" + env.ca.ca_cert() + "\nssl_require_crl = no\n";
 }
 
 } // namespace

@@ -4,9 +4,9 @@
 #include "process.hpp"
 #include "temp_dir.hpp"
 
-#include "db/migration_tasks.hpp"
 #include "crypto/passwords.hpp"
 #include "crypto/secrets.hpp"
+#include "db/migration_tasks.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -2,14 +2,14 @@
 // auth-worker processes; passdb args errors; Dovecot stopping while provider checks are in flight.
 #include "delay_proxy.hpp"
 #include "migration_env.hpp"
-#include "silent_server.hpp"
 #include "process.hpp"
+#include "silent_server.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <atomic>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <thread>
 #include <vector>
 
@@ -68,7 +68,8 @@ TEST_CASE("blocking=yes runs the same login path in auth-worker processes", "[in
 }
 
 TEST_CASE("bad passdb args stop the auth process with a clear message", "[integration]") {
-    for (const std::string bad : {"threads=0", "threads=many", "connections=0", "blocking=maybe", "pool=4"}) {
+    for (const std::string bad :
+         {"threads=0", "threads=many", "connections=0", "blocking=maybe", "pool=4"}) {
         MigrationEnvOptions o;
         o.passdb_settings = bad;
         MigrationEnv env(o);
@@ -96,8 +97,8 @@ TEST_CASE("an auth process stopped with provider checks in flight fails them cle
 
     std::atomic<int> answered{0};
     std::vector<std::thread> clients;
-    for (const auto &[user, pw] : {std::pair{bob, bob_pw}, std::pair{carol, carol_pw},
-                                   std::pair{alice, alice_pw}})
+    for (const auto &[user, pw] :
+         {std::pair{bob, bob_pw}, std::pair{carol, carol_pw}, std::pair{alice, alice_pw}})
         clients.emplace_back([&, user = user, pw = pw] {
             try {
                 ImapClient c("127.0.0.1", env.new_imap_port, 30000);
@@ -121,8 +122,8 @@ TEST_CASE("an auth process stopped with provider checks in flight fails them cle
     const auto answers_took = std::chrono::steady_clock::now() - stop_started;
 
     CHECK(env.new_dovecot().wait_for_log("3 first login(s) in flight", 5000));
-    CHECK(env.new_dovecot().wait_for_log(
-        "auth process shutting down during the provider check", 5000));
+    CHECK(env.new_dovecot().wait_for_log("auth process shutting down during the provider check",
+                                         5000));
     const std::string log = env.new_log();
     INFO(log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
     CHECK(answered == 0);

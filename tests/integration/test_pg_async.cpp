@@ -4,8 +4,8 @@
 #include "pg_cluster.hpp"
 
 #include "db/pg_async.hpp"
-#include "loop/poll_loop.hpp"
 #include "db/provider_guard.hpp"
+#include "loop/poll_loop.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -29,8 +29,7 @@ bool drain(PollLoop &loop, const size_t &answered, size_t expected) {
 
 } // namespace
 
-TEST_CASE("AsyncSession pipelines statements and keeps each failure to its own",
-          "[integration]") {
+TEST_CASE("AsyncSession pipelines statements and keeps each failure to its own", "[integration]") {
     PgCluster pg;
     const std::string db = pg.create_database("pipeline");
     PollLoop loop;
@@ -146,8 +145,7 @@ TEST_CASE("AsyncSession reports an unreachable server through the loop", "[integ
     CHECK(error->message.find("hunter2") == std::string::npos);
 }
 
-TEST_CASE("one session takes distinct provider slots for pipelined acquisitions",
-          "[integration]") {
+TEST_CASE("one session takes distinct provider slots for pipelined acquisitions", "[integration]") {
     PgCluster pg;
     pg.create_database("slots");
     PollLoop loop;

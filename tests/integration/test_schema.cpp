@@ -9,13 +9,12 @@
 #include <thread>
 
 using namespace imapmig;
-using testsupport::PgCluster;
 using testsupport::pg_scalar;
+using testsupport::PgCluster;
 
 namespace {
 
-Connection connect(const std::string &conninfo)
-{
+Connection connect(const std::string &conninfo) {
     auto c = Connection::open(conninfo);
     REQUIRE(c.ok());
     return std::move(c.value());
@@ -23,8 +22,7 @@ Connection connect(const std::string &conninfo)
 
 } // namespace
 
-TEST_CASE("schema upgrade from an empty database, then a no-op", "[integration][schema]")
-{
+TEST_CASE("schema upgrade from an empty database, then a no-op", "[integration][schema]") {
     PgCluster pg;
     const std::string db = pg.create_database("schema1");
     Connection conn = connect(db);
@@ -52,17 +50,17 @@ TEST_CASE("schema upgrade from an empty database, then a no-op", "[integration][
     CHECK(pg_scalar(db, "SELECT count(*) FROM schema_version") ==
           std::to_string(latest_schema_version()));
 
-    SECTION("names are stored lower-case, duplicates refused")
-    {
-        CHECK_THROWS(pg_scalar(db, "INSERT INTO domains (name) VALUES ('Upper.Example') RETURNING id"));
+    SECTION("names are stored lower-case, duplicates refused") {
+        CHECK_THROWS(
+            pg_scalar(db, "INSERT INTO domains (name) VALUES ('Upper.Example') RETURNING id"));
         pg_scalar(db, "INSERT INTO domains (name) VALUES ('lower.example') RETURNING id");
-        CHECK_THROWS(pg_scalar(db, "INSERT INTO domains (name) VALUES ('lower.example') RETURNING id"));
+        CHECK_THROWS(
+            pg_scalar(db, "INSERT INTO domains (name) VALUES ('lower.example') RETURNING id"));
         CHECK_THROWS(pg_scalar(db, "INSERT INTO accounts (username, address, domain_id, password) "
                                    "SELECT 'u@lower.example', 'u@lower.example', id, 'nohash' "
                                    "FROM domains RETURNING id"));
     }
-    SECTION("a database newer than this binary is refused")
-    {
+    SECTION("a database newer than this binary is refused") {
         pg_scalar(db, "INSERT INTO schema_version (version, name, product_version) "
                       "VALUES (999, 'future', '9.9') RETURNING version");
         auto r = upgrade_schema(conn, nullptr);
@@ -72,8 +70,7 @@ TEST_CASE("schema upgrade from an empty database, then a no-op", "[integration][
     }
 }
 
-TEST_CASE("concurrent upgrades apply each version once", "[integration][schema]")
-{
+TEST_CASE("concurrent upgrades apply each version once", "[integration][schema]") {
     PgCluster pg;
     const std::string db = pg.create_database("schema2");
     std::vector<std::thread> threads;
@@ -91,8 +88,8 @@ TEST_CASE("concurrent upgrades apply each version once", "[integration][schema]"
           std::to_string(latest_schema_version()));
 }
 
-TEST_CASE("a failing schema step leaves the database at the previous version", "[integration][schema]")
-{
+TEST_CASE("a failing schema step leaves the database at the previous version",
+          "[integration][schema]") {
     PgCluster pg;
     const std::string db = pg.create_database("schema3");
     // A table in the way makes migration 1 fail half way through its script.

@@ -16,7 +16,8 @@ namespace {
 bool holds_login(const std::string &text) {
     std::string upper;
     upper.reserve(text.size());
-    for (char c : text) upper += static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+    for (char c : text)
+        upper += static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
     return upper.find(" LOGIN ") != std::string::npos ||
            upper.find(" AUTHENTICATE ") != std::string::npos;
 }
@@ -24,7 +25,8 @@ bool holds_login(const std::string &text) {
 bool send_all(int fd, const char *data, size_t len) {
     while (len > 0) {
         ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-        if (n <= 0) return false;
+        if (n <= 0)
+            return false;
         data += n;
         len -= static_cast<size_t>(n);
     }
@@ -56,7 +58,8 @@ DelayProxy::~DelayProxy() {
     acceptor_.join();
     close(listen_fd_);
     std::unique_lock lock(mutex_);
-    for (int fd : open_fds_) shutdown(fd, SHUT_RDWR);
+    for (int fd : open_fds_)
+        shutdown(fd, SHUT_RDWR);
     idle_.wait(lock, [this] { return active_threads_ == 0; });
 }
 
@@ -64,7 +67,8 @@ void DelayProxy::accept_loop() {
     while (!stopping_) {
         int client = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
         if (client < 0) {
-            if (stopping_) return;
+            if (stopping_)
+                return;
             continue;
         }
         ++accepted_;
@@ -113,7 +117,8 @@ void DelayProxy::pump(int from, int to, bool delay_logins) {
     std::string tail; // the end of the previous chunk, so a command split across reads is seen
     while (true) {
         ssize_t n = recv(from, buf, sizeof buf, 0);
-        if (n <= 0) break;
+        if (n <= 0)
+            break;
         if (delay_logins) {
             std::string seen = tail + std::string(buf, static_cast<size_t>(n));
             if (holds_login(seen)) {
@@ -123,7 +128,8 @@ void DelayProxy::pump(int from, int to, bool delay_logins) {
             }
             tail = seen.size() > 32 ? seen.substr(seen.size() - 32) : seen;
         }
-        if (!send_all(to, buf, static_cast<size_t>(n))) break;
+        if (!send_all(to, buf, static_cast<size_t>(n)))
+            break;
     }
     shutdown(to, SHUT_WR);
     shutdown(from, SHUT_RD);

@@ -418,12 +418,11 @@ std::string old_provider_body(bool ssl, int imap_port, int imaps_port) {
 OldProvider::OldProvider(const std::string &name, OldProviderOptions options)
     : options_(std::move(options)), imap_port_(free_tcp_port()),
       imaps_port_(options_.ssl ? free_tcp_port() : 0),
-      dovecot_(
-          DovecotOptions{name,
-                         old_provider_body(options_.ssl, imap_port_, imaps_port_) +
-                             options_.extra_config,
-                         {},
-                         {}}) {
+      dovecot_(DovecotOptions{name,
+                              old_provider_body(options_.ssl, imap_port_, imaps_port_) +
+                                  options_.extra_config,
+                              {},
+                              {}}) {
     users_file_ = dovecot_.base() + "/users";
     write_users();
     if (options_.ssl) {

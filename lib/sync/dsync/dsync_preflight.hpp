@@ -5,8 +5,8 @@
 // once, clearly, instead of failing every task.
 #pragma once
 
-#include "config/config.hpp"
 #include "base/error.hpp"
+#include "config/config.hpp"
 
 #include <string>
 #include <vector>

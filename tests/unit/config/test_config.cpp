@@ -856,7 +856,7 @@ TEST_CASE("diagnostics never carry raw control characters", "[unit]") {
     ConfigDir dir;
     auto result = dir.load("providers:\n"
                            "  - name: \"\\e[2J\\e[31mowned\\a\"\n" // YAML escapes: ESC, BEL
-                           "    host: \"a\\x9b b\"\n"               // C1 CSI as UTF-8
+                           "    host: \"a\\x9b b\"\n"              // C1 CSI as UTF-8
                            "    domains: [{name: old.example}]\n");
     const auto got = messages(result);
     REQUIRE(got.size() == 2);
@@ -865,8 +865,11 @@ TEST_CASE("diagnostics never carry raw control characters", "[unit]") {
             CHECK((c >= 0x20 && c != 0x7F));
     CHECK(got[0].find("\\x1B[2J\\x1B[31mowned\\x07") != std::string::npos);
     CHECK(got[1].find("a\\xC2\\x9B b") != std::string::npos);
-    CHECK(escape_control("Entw\xC3\xBC" "rfe \xE2\x82\xAC") == "Entw\xC3\xBC" "rfe \xE2\x82\xAC");
-    CHECK(escape_control("bad\xFF" "byte\r\n") == "bad\\xFFbyte\\x0D\\x0A");
+    CHECK(escape_control("Entw\xC3\xBC"
+                         "rfe \xE2\x82\xAC") == "Entw\xC3\xBC"
+                                                "rfe \xE2\x82\xAC");
+    CHECK(escape_control("bad\xFF"
+                         "byte\r\n") == "bad\\xFFbyte\\x0D\\x0A");
 }
 
 TEST_CASE("folder_exclude: any pattern the linear matcher runs, the rest refused by line",

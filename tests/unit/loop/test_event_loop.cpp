@@ -44,8 +44,7 @@ TEST_CASE("PollLoop watches a descriptor until its handle goes", "[unit]") {
     close(fds[1]);
 }
 
-TEST_CASE("WorkThreads run work off the loop and complete on it in order of finishing",
-          "[unit]") {
+TEST_CASE("WorkThreads run work off the loop and complete on it in order of finishing", "[unit]") {
     PollLoop loop;
     WorkThreads threads(loop, 2);
     const auto loop_thread = std::this_thread::get_id();

@@ -1,7 +1,7 @@
 // offlineimap's machine UI and the configuration we generate for it.
+#include "config/folder_pattern.hpp"
 #include "sync/mailbox_size.hpp"
 #include "sync/offlineimap/offlineimap_config.hpp"
-#include "config/folder_pattern.hpp"
 #include "sync/offlineimap/offlineimap_ui.hpp"
 
 #include <catch2/catch.hpp>
