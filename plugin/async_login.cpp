@@ -4,6 +4,8 @@
 
 #include "login_result.hpp"
 
+#include "login/imap_check.hpp"
+#include "login/imap_own_login.hpp"
 #include "loop/guarded.hpp"
 
 #include <malloc.h>
@@ -58,6 +60,19 @@ void AsyncLogins::fail_all(const std::string &what) noexcept {
 void AsyncLogins::check(const imapmig::ProviderConfig &provider, const std::string &login,
                         const imapmig::SecretString &password,
                         std::function<void(imapmig::CheckResult)> done) {
+    // curl's multi interface would send an 8-bit password as a bare LOGIN atom; our own login
+    // (AUTHENTICATE PLAIN or a LOGIN literal) is blocking, so such rare checks take one of the
+    // work threads for up to the provider's timeout instead of the ioloop.
+    if (imapmig::needs_own_login(login, password)) {
+        auto result = std::make_shared<imapmig::CheckResult>(
+            imapmig::CheckResult{imapmig::CheckOutcome::temporary, "the check did not run"});
+        offload(
+            [result, &provider, login, password] {
+                *result = imapmig::CurlCredentialChecker().check(provider, login, password);
+            },
+            [result, done = std::move(done)] { done(*result); });
+        return;
+    }
     auto c = std::make_unique<Check>();
     c->owner = this;
     c->handle = imapmig::LoginCheckHandle::create(provider, login, password);

@@ -80,12 +80,15 @@ TEST_CASE("attack: an 8-bit password reaches a provider that offers only LOGIN",
           "[integration][attack]") {
     // A real Dovecot answers an 8-bit atom with `BAD 8bit data in atom`; without AUTH=PLAIN in
     // CAPABILITY (stripped here: Dovecot itself cannot hide it and keep LOGIN) curl falls back
-    // to exactly that. blocking=yes: the auth-worker's check sends a literal instead.
+    // to exactly that. Both modes send a literal instead: blocking=yes in the auth-worker, the
+    // default mode on a work thread.
     const std::string dora = "dora@other.example";
     const std::string dora_pw = "Gr\xC3\xBC\xC3\x9F Gott \xE2\x82\xAC-\xC3\xA4";
+    const std::string mode = GENERATE(std::string("blocking=yes"), std::string(""));
+    INFO("passdb settings: " << mode);
     MigrationEnvOptions o;
     o.security = "none";
-    o.passdb_settings = "blocking=yes";
+    o.passdb_settings = mode;
     o.old_users = {{dora, dora_pw}};
     MigrationEnv env(o);
     StartTlsStripProxy proxy(env.old.imap_port(), {"AUTH=PLAIN"});
