@@ -4,6 +4,7 @@
 
 #include "config/config_files.hpp"
 #include "config/config_schema.hpp"
+#include "config/yaml_document.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -36,19 +37,12 @@ std::optional<YAML::Node> parse_file(Loader &loader, const std::string &path) {
     auto text = read_whole_file(loader, path);
     if (!text)
         return std::nullopt;
-    try {
-        std::vector<YAML::Node> documents = YAML::LoadAll(*text);
-        if (documents.size() > 1) {
-            loader.error(config_schema::line_of(documents[1]), "",
-                         "expected one YAML document, found " + std::to_string(documents.size()) +
-                             " (remove the `---` separators)");
-            return std::nullopt;
-        }
-        return documents.empty() ? YAML::Node() : documents.front();
-    } catch (const YAML::Exception &e) {
-        loader.error(std::max(e.mark.line + 1, 0), "", "invalid YAML: " + e.msg);
+    auto document = load_one_document(*text);
+    if (auto *problem = std::get_if<YamlProblem>(&document)) {
+        loader.error(problem->line, "", problem->message);
+        return std::nullopt;
     }
-    return std::nullopt;
+    return std::get<YAML::Node>(std::move(document));
 }
 
 // imap-migration.d/*.yaml beside the main file, sorted by name; none when the directory is absent.

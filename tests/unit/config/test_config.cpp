@@ -542,6 +542,31 @@ TEST_CASE("YAML syntax errors give the file and line", "[unit]") {
     CHECK(result.errors[1].to_string().rfind(dir.dropin("broken.yaml") + ":", 0) == 0);
 }
 
+TEST_CASE("a document starting with ',' is refused, not parsed forever", "[unit]") {
+    // yaml-cpp 0.7's LoadAll never returned on these (fuzz-config found the first).
+    for (const char *text : {",", ",\nb: c", "# comment\n  ,\ndatabase: x", "--- !t ,"}) {
+        ConfigDir dir;
+        dir.write("imap-migration.yaml", text);
+        auto result = load_config(dir.main());
+        INFO(text);
+        REQUIRE(result.errors.size() == 1);
+        CHECK_FALSE(result.config.has_value());
+        CHECK(result.errors[0].message.rfind("invalid YAML: a document may not start with ','", 0) ==
+              0);
+        CHECK(result.errors[0].line >= 1);
+    }
+}
+
+TEST_CASE("a second YAML document is refused with its line", "[unit]") {
+    ConfigDir dir;
+    auto result = dir.load("---\n"                      // 3
+                           "database: dbname=other\n"); // 4
+    REQUIRE(result.errors.size() == 1);
+    CHECK(result.errors[0].line == 3);
+    CHECK(result.errors[0].message ==
+          "expected one YAML document, found more (remove the `---` separators)");
+}
+
 TEST_CASE("a missing main file is reported without a line", "[unit]") {
     ConfigDir dir;
     auto result = load_config(dir.path("nope.yaml"));
