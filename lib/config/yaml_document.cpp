@@ -13,7 +13,7 @@ namespace {
 
 // Only where each document starts matters; the nodes themselves are built by YAML::Load.
 class DocumentStarts : public YAML::EventHandler {
-  public:
+public:
     std::optional<YAML::Mark> last;
     void OnDocumentStart(const YAML::Mark &mark) override { last = mark; }
     void OnDocumentEnd() override {}
@@ -29,7 +29,9 @@ class DocumentStarts : public YAML::EventHandler {
     void OnMapEnd() override {}
 };
 
-int line_of(const YAML::Mark &mark) { return mark.line >= 0 ? mark.line + 1 : 0; }
+int line_of(const YAML::Mark &mark) {
+    return mark.line >= 0 ? mark.line + 1 : 0;
+}
 
 } // namespace
 

@@ -551,8 +551,8 @@ TEST_CASE("a document starting with ',' is refused, not parsed forever", "[unit]
         INFO(text);
         REQUIRE(result.errors.size() == 1);
         CHECK_FALSE(result.config.has_value());
-        CHECK(result.errors[0].message.rfind("invalid YAML: a document may not start with ','", 0) ==
-              0);
+        CHECK(result.errors[0].message.rfind("invalid YAML: a document may not start with ','",
+                                             0) == 0);
         CHECK(result.errors[0].line >= 1);
     }
 }
