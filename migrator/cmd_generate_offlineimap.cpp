@@ -53,11 +53,12 @@ int cmd_generate_offlineimap_config(Context &ctx) {
     auto conn = connect_database(*config);
     if (!conn)
         return exit_error;
-    auto rows = conn->exec("offlineimap accounts",
-                           "SELECT m.id, m.provider, m.old_login, a.username FROM migrations m"
-                           " JOIN accounts a ON a.id = m.account_id"
-                           " WHERE m.state IN ('pending', 'syncing', 'synced', 'failed')"
-                           "   AND m.secret IS NOT NULL ORDER BY m.id");
+    auto rows =
+        conn->exec("offlineimap accounts",
+                   "SELECT m.id, m.provider, m.old_login, a.username FROM migrations m"
+                   " JOIN accounts a ON a.id = m.account_id"
+                   " WHERE m.state IN ('pending', 'syncing', 'synced', 'incomplete', 'failed')"
+                   "   AND m.secret IS NOT NULL ORDER BY m.id");
     if (!rows)
         return fail(rows.error().message);
     std::vector<OfflineImapAccount> accounts;

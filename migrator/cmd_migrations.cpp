@@ -56,26 +56,33 @@ std::optional<ListArgs> parse_list_args(const std::vector<std::string> &args) {
     return out;
 }
 
+// One migration as a JSON object, without the closing brace (show adds its folders).
+void print_json_fields(const MigrationRow &m) {
+    auto opt = [](const std::string &v) { return v.empty() ? "null" : json_quote(v); };
+    std::cout << "{\"id\": " << m.id << ", \"user\": " << json_quote(m.user)
+              << ", \"provider\": " << json_quote(m.provider)
+              << ", \"old_login\": " << json_quote(m.old_login)
+              << ", \"state\": " << json_quote(m.state)
+              << ", \"created_at\": " << json_quote(m.created_at)
+              << ", \"last_sync_at\": " << opt(m.last_sync_at)
+              << ", \"next_sync_at\": " << opt(m.next_sync_at)
+              << ", \"messages_copied\": " << m.messages_copied
+              << ", \"messages_total\": " << m.messages_total << ", \"bytes\": " << m.bytes
+              << ", \"folders_done\": " << m.folders_done
+              << ", \"folders_total\": " << m.folders_total << ", \"runs\": " << m.runs
+              << ", \"attempts\": " << m.attempts
+              << ", \"finish_requested\": " << (m.finish_requested ? "true" : "false")
+              << ", \"verified_at\": " << opt(m.verified_at) << ", \"missing_messages\": "
+              << (m.missing_messages < 0 ? std::string("null") : std::to_string(m.missing_messages))
+              << ", \"last_error\": " << opt(m.last_error);
+}
+
 void print_json(const std::vector<MigrationRow> &rows) {
     std::cout << "[";
     for (size_t i = 0; i < rows.size(); ++i) {
-        const MigrationRow &m = rows[i];
-        auto opt = [](const std::string &v) { return v.empty() ? "null" : json_quote(v); };
-        std::cout << (i ? ",\n " : "") << "{\"id\": " << m.id
-                  << ", \"user\": " << json_quote(m.user)
-                  << ", \"provider\": " << json_quote(m.provider)
-                  << ", \"old_login\": " << json_quote(m.old_login)
-                  << ", \"state\": " << json_quote(m.state)
-                  << ", \"created_at\": " << json_quote(m.created_at)
-                  << ", \"last_sync_at\": " << opt(m.last_sync_at)
-                  << ", \"next_sync_at\": " << opt(m.next_sync_at)
-                  << ", \"messages_copied\": " << m.messages_copied
-                  << ", \"messages_total\": " << m.messages_total << ", \"bytes\": " << m.bytes
-                  << ", \"folders_done\": " << m.folders_done
-                  << ", \"folders_total\": " << m.folders_total << ", \"runs\": " << m.runs
-                  << ", \"attempts\": " << m.attempts
-                  << ", \"finish_requested\": " << (m.finish_requested ? "true" : "false")
-                  << ", \"last_error\": " << opt(m.last_error) << "}";
+        std::cout << (i ? ",\n " : "");
+        print_json_fields(rows[i]);
+        std::cout << "}";
     }
     std::cout << "]\n";
 }
@@ -164,6 +171,10 @@ int cmd_migrations_list(Context &ctx) {
 }
 
 int cmd_migrations_show(Context &ctx) {
+    const auto json_at = std::find(ctx.args.begin(), ctx.args.end(), "--json");
+    const bool json = json_at != ctx.args.end();
+    if (json)
+        ctx.args.erase(json_at);
     auto t = open_target(ctx);
     if (!t)
         return ctx.args.size() == 1 ? exit_error : exit_usage;
@@ -173,6 +184,23 @@ int cmd_migrations_show(Context &ctx) {
     if (!row.value())
         return fail("migration " + std::to_string(t->id) + " does not exist");
     const MigrationRow &m = *row.value();
+    auto folders = migration_folders(t->conn, t->id);
+    if (!folders)
+        return fail(folders.error().message);
+    if (json) {
+        print_json_fields(m);
+        std::cout << ", \"folders\": [";
+        for (size_t i = 0; i < folders.value().size(); ++i) {
+            const MigrationFolder &f = folders.value()[i];
+            std::cout << (i ? ", " : "") << "{\"old_name\": " << json_quote(f.old_name)
+                      << ", \"new_name\": " << json_quote(f.new_name)
+                      << ", \"old_messages\": " << f.old_messages << ", \"new_messages\": "
+                      << (f.new_messages < 0 ? std::string("null") : std::to_string(f.new_messages))
+                      << ", \"missing\": " << f.missing << "}";
+        }
+        std::cout << "]}\n";
+        return exit_ok;
+    }
     std::cout << "migration:        " << m.id << "\nuser:             " << m.user
               << "\nold login:        " << m.old_login << " at " << m.provider
               << "\nstate:            " << m.state
@@ -185,8 +213,23 @@ int cmd_migrations_show(Context &ctx) {
               << "\nmessages copied:  " << m.messages_copied << " (old side lists "
               << m.messages_total << ")"
               << "\nsize here:        " << m.bytes << " bytes"
+              << "\nverified:         "
+              << (m.verified_at.empty()
+                      ? std::string("never")
+                      : m.verified_at + ", " + std::to_string(m.missing_messages) +
+                            " message(s) missing")
               << "\nold password:     " << (m.has_secret ? "stored (sealed)" : "wiped")
               << "\nlast error:       " << (m.last_error.empty() ? "-" : m.last_error) << "\n";
+    if (!folders.value().empty()) {
+        // Where each old folder went, and what the last verification counted there.
+        std::cout << "folders (old -> new: old/new messages, missing):\n";
+        for (const auto &f : folders.value())
+            std::cout << "  " << f.old_name << " -> " << f.new_name << ": " << f.old_messages << "/"
+                      << (f.new_messages < 0 ? std::string("absent")
+                                             : std::to_string(f.new_messages))
+                      << (f.missing > 0 ? ", " + std::to_string(f.missing) + " MISSING" : "")
+                      << "\n";
+    }
     auto events = migration_events(t->conn, t->id, 20);
     if (events) {
         std::cout << "recent events:\n";
@@ -204,6 +247,10 @@ int cmd_migrations_resume(Context &ctx) {
 }
 int cmd_migrations_resync(Context &ctx) {
     return run_action(ctx, AdminAction::resync, "will sync again now");
+}
+int cmd_migrations_accept(Context &ctx) {
+    return run_action(ctx, AdminAction::accept,
+                      "will take the new mailbox as it is at the next sync's verification");
 }
 int cmd_migrations_finish(Context &ctx) {
     return run_action(ctx, AdminAction::finish, "will finish after one more sync");

@@ -132,15 +132,21 @@ void record_report(TaskQueue &queue, const Job &job, const SyncReport &report) {
     case SyncOutcome::credentials_rejected:
         break;
     }
-    auto r = queue.record(t, report.outcome, report.progress, report.error, report.duration,
-                          job.setup->config.sync.interval_minutes, report.complete);
+    auto r = queue.record(t, report, job.setup->config.sync.interval_minutes);
     std::ostringstream msg;
     msg << task_label(t) << ": ";
-    if (report.outcome == SyncOutcome::synced)
-        msg << (t.finish_requested ? "finished" : "synced") << ", "
-            << report.progress.messages_copied << " message(s) copied, "
+    const bool verified = report.verification && report.verification->complete();
+    if (report.outcome == SyncOutcome::synced) {
+        msg << (!verified            ? "incomplete"
+                : t.finish_requested ? "finished"
+                                     : "synced")
+            << ", " << report.progress.messages_copied << " message(s) copied, "
             << report.progress.folders_done << " folder(s), " << report.duration.count() << " ms";
-    else
+        if (!report.verification)
+            msg << "; not verified: " << report.verification_error;
+        else if (!verified)
+            msg << "; missing on the new server: " << report.verification->summary();
+    } else
         msg << (report.outcome == SyncOutcome::credentials_rejected ? "credentials_rejected: "
                                                                     : "failed: ")
             << report.error;

@@ -12,11 +12,12 @@ constexpr const char *row_columns =
     "m.id, a.username, m.provider, m.old_login, m.state,"
     " to_char(m.created_at, 'YYYY-MM-DD HH24:MI:SS'),"
     " coalesce(to_char(m.last_sync_at, 'YYYY-MM-DD HH24:MI:SS'), ''),"
-    " CASE WHEN m.state IN ('pending', 'synced', 'failed')"
+    " CASE WHEN m.state IN ('pending', 'synced', 'incomplete', 'failed')"
     "      THEN to_char(m.next_sync_at, 'YYYY-MM-DD HH24:MI:SS') ELSE '' END,"
     " coalesce(m.last_error, ''), m.messages_copied, m.messages_total, m.folders_done,"
     " m.folders_total, m.attempts, m.runs, m.finish_requested, m.secret IS NOT NULL,"
-    " m.bytes_copied";
+    " m.bytes_copied, coalesce(to_char(m.verified_at, 'YYYY-MM-DD HH24:MI:SS'), ''),"
+    " coalesce(m.missing_messages, -1)";
 
 // What the table shows, nothing more: every column costs the server an output function per
 // row and the client a copy. Fetched in binary (for_each_migration_line), so that bigint and
@@ -34,7 +35,8 @@ std::string list_sql(const char *columns) {
            " FROM migrations m JOIN accounts a ON a.id = m.account_id"
            " LEFT JOIN domains d ON d.id = a.domain_id"
            " WHERE ($1 = '' OR m.state = $1) AND ($2 = '' OR d.name = lower($2))"
-           "   AND (NOT $3::boolean OR m.state IN ('pending', 'syncing', 'synced', 'failed'))"
+           "   AND (NOT $3::boolean OR m.state IN ('pending', 'syncing', 'synced', 'incomplete',"
+           "                                        'failed'))"
            " ORDER BY m.id LIMIT $4::bigint";
 }
 
@@ -134,6 +136,8 @@ MigrationRow to_row(const Rows &r, int i) {
     m.finish_requested = r.boolean(i, 15);
     m.has_secret = r.boolean(i, 16);
     m.bytes = r.integer(i, 17);
+    m.verified_at = r.str(i, 18);
+    m.missing_messages = r.integer(i, 19);
     return m;
 }
 
@@ -147,7 +151,7 @@ struct ActionSql {
 ActionSql action_sql(AdminAction a) {
     switch (a) {
     case AdminAction::stop:
-        return {"stop", "pending, syncing, synced, failed, credentials_rejected",
+        return {"stop", "pending, syncing, synced, incomplete, failed, credentials_rejected",
                 "UPDATE migrations SET state = 'stopped', lease_owner = NULL, lease_expires = NULL,"
                 " updated_at = now() WHERE id = $1 AND state NOT IN ('stopped', 'finished')"
                 " RETURNING state"};
@@ -158,25 +162,33 @@ ActionSql action_sql(AdminAction a) {
                 " updated_at = now() WHERE id = $1"
                 " AND state IN ('stopped', 'failed', 'credentials_rejected') RETURNING state"};
     case AdminAction::resync:
-        return {"resync", "pending, synced, failed",
+        return {"resync", "pending, synced, incomplete, failed",
                 "UPDATE migrations SET next_sync_at = now(), updated_at = now()"
-                " WHERE id = $1 AND state IN ('pending', 'synced', 'failed') RETURNING state"};
+                " WHERE id = $1 AND state IN ('pending', 'synced', 'incomplete', 'failed')"
+                " RETURNING state"};
+    case AdminAction::accept:
+        return {"accept", "pending, synced, incomplete, failed",
+                "UPDATE migrations SET verification_baseline = true, next_sync_at = now(),"
+                " updated_at = now() WHERE id = $1"
+                " AND state IN ('pending', 'synced', 'incomplete', 'failed') RETURNING state"};
     case AdminAction::finish:
         break;
     }
-    return {"finish", "pending, syncing, synced, failed, stopped",
+    return {"finish", "pending, syncing, synced, incomplete, failed, stopped",
             "UPDATE migrations SET finish_requested = true, next_sync_at = now(),"
             " state = CASE WHEN state <> 'stopped' THEN state"
             "              WHEN last_sync_at IS NULL THEN 'pending' ELSE 'synced' END,"
             " updated_at = now() WHERE id = $1"
-            " AND state IN ('pending', 'syncing', 'synced', 'failed', 'stopped') RETURNING state"};
+            " AND state IN ('pending', 'syncing', 'synced', 'incomplete', 'failed', 'stopped')"
+            " RETURNING state"};
 }
 
 } // namespace
 
 const std::vector<std::string> &migration_states() {
     static const std::vector<std::string> states = {
-        "pending", "syncing", "synced", "finished", "stopped", "failed", "credentials_rejected"};
+        "pending",  "syncing", "synced", "incomplete",
+        "finished", "stopped", "failed", "credentials_rejected"};
     return states;
 }
 
@@ -255,6 +267,21 @@ Result<std::vector<MigrationEvent>> migration_events(Connection &conn, long long
     std::vector<MigrationEvent> out;
     for (int i = 0; i < r.value().count(); ++i)
         out.push_back({r.value().str(i, 0), r.value().str(i, 1), r.value().str(i, 2)});
+    return out;
+}
+
+Result<std::vector<MigrationFolder>> migration_folders(Connection &conn, long long id) {
+    auto r =
+        conn.exec("migration folders",
+                  "SELECT old_name, new_name, old_messages, coalesce(new_messages, -1), missing"
+                  " FROM migration_folders WHERE migration_id = $1 ORDER BY old_name",
+                  {std::to_string(id)});
+    if (!r)
+        return r.error();
+    std::vector<MigrationFolder> out;
+    for (int i = 0; i < r.value().count(); ++i)
+        out.push_back({r.value().str(i, 0), r.value().str(i, 1), r.value().integer(i, 2),
+                       r.value().integer(i, 3), r.value().integer(i, 4)});
     return out;
 }
 

@@ -20,6 +20,16 @@ struct MigrationRow {
     long long messages_copied = 0, messages_total = 0, bytes = 0;
     int folders_done = 0, folders_total = 0, attempts = 0, runs = 0;
     bool finish_requested = false, has_secret = false;
+    std::string verified_at;         // the last verification; "" when never
+    long long missing_messages = -1; // what it found missing; -1: not known
+};
+
+// One old folder of the last verification (migration_folders).
+struct MigrationFolder {
+    std::string old_name, new_name;
+    long long old_messages = 0;
+    long long new_messages = -1; // -1: the folder is not on the new server
+    long long missing = 0;
 };
 
 struct MigrationEvent {
@@ -29,7 +39,7 @@ struct MigrationEvent {
 struct MigrationFilter {
     std::string state;        // "" = any
     std::string domain;       // local domain, "" = any
-    bool active_only = false; // pending, syncing, synced, failed
+    bool active_only = false; // pending, syncing, synced, incomplete, failed
     long long limit = 0;      // at most this many, lowest IDs first; 0 = all
 };
 
@@ -54,8 +64,12 @@ Result<void> for_each_migration_line(Connection &conn, const MigrationFilter &fi
                                      const std::function<void(const MigrationLine &)> &each);
 Result<std::optional<MigrationRow>> find_migration(Connection &conn, long long id);
 Result<std::vector<MigrationEvent>> migration_events(Connection &conn, long long id, int limit);
+// The last verification's folders, by old name.
+Result<std::vector<MigrationFolder>> migration_folders(Connection &conn, long long id);
 
-enum class AdminAction { stop, resume, resync, finish };
+// accept: the next verification takes the new mailbox as it is (mail the user deleted or
+// moved there before it was verified is not reported missing again).
+enum class AdminAction { stop, resume, resync, finish, accept };
 
 // Returns the state afterwards; a permanent error explains why the action does not apply.
 Result<std::string> apply_admin_action(Connection &conn, long long id, AdminAction action);

@@ -3,6 +3,10 @@
 #include "sync/imap_query.hpp"
 #include "sync/special_use.hpp"
 
+#include "config/folder_pattern.hpp"
+
+#include <algorithm>
+
 namespace imapmig {
 
 Result<FolderPlan> plan_folders(const SyncRequest &rq, bool with_special_use) {
@@ -40,6 +44,17 @@ Result<FolderPlan> plan_folders(const SyncRequest &rq, bool with_special_use) {
     plan.renames = special_use_map(old_folders, plan.old_namespace,
                                    special_folders(parse_list_reply(*fresh.value()[0])));
     return plan;
+}
+
+bool folder_wanted(const SyncConfig &sync, const std::string &new_name) {
+    if (!sync.folder_include.empty() &&
+        std::find(sync.folder_include.begin(), sync.folder_include.end(), new_name) ==
+            sync.folder_include.end())
+        return false;
+    if (sync.folder_exclude.empty())
+        return true;
+    auto exclude = FolderPattern::compile(sync.folder_exclude); // checked at load
+    return !exclude || !exclude.value().search(new_name);
 }
 
 } // namespace imapmig

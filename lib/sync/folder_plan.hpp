@@ -21,4 +21,8 @@ struct FolderPlan {
 // login then reports it as such.
 Result<FolderPlan> plan_folders(const SyncRequest &rq, bool with_special_use);
 
+// sync.folder_include and folder_exclude on a folder named as it arrives (the new server's
+// spelling; INBOX as "INBOX").
+bool folder_wanted(const SyncConfig &sync, const std::string &new_name);
+
 } // namespace imapmig

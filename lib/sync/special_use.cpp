@@ -105,7 +105,9 @@ std::vector<ListedFolder> parse_list_reply(std::string_view text) {
         pos = close + 2;
         if (line.compare(pos, 3, "NIL") == 0)
             pos += 3;
-        else if (!astring(line, pos))
+        else if (auto separator = astring(line, pos))
+            f.separator = separator->size() == 1 ? (*separator)[0] : 0;
+        else
             continue;
         if (pos >= line.size() || line[pos] != ' ')
             continue;

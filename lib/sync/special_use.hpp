@@ -16,6 +16,7 @@ namespace imapmig {
 struct ListedFolder {
     std::string name;               // as the server spells it (modified UTF-7)
     std::vector<std::string> flags; // "\\Sent", "\\HasNoChildren", ...
+    char separator = 0;             // the hierarchy separator; 0 for NIL (a flat server)
     bool has_flag(std::string_view flag) const;
 };
 

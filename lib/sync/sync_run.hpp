@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace imapmig {
@@ -20,16 +21,6 @@ struct SyncRequest {
     const ClaimedTask &task;
     SecretString old_password;
     SecretString master_password;
-};
-
-struct SyncReport {
-    SyncOutcome outcome = SyncOutcome::failed;
-    // Synced with nothing left for a next run (dsync exit 0, not 2: "changed while it synced").
-    // The first complete run ends a `cutover: proxy` migration's proxy window.
-    bool complete = false;
-    SyncProgress progress;
-    std::string error; // never holds either password
-    std::chrono::milliseconds duration{0};
 };
 
 // Called every couple of seconds while a run goes on; returning false aborts the run

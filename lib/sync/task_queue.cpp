@@ -30,7 +30,7 @@ const char *const task_claim_sql =
     "WITH due AS ("
     "  SELECT id, state AS prev_state FROM migrations"
     "  WHERE provider = ANY($2::text[])"
-    "    AND ((state IN ('pending', 'synced', 'failed') AND next_sync_at <= now())"
+    "    AND ((state IN ('pending', 'synced', 'incomplete', 'failed') AND next_sync_at <= now())"
     "         OR (state = 'syncing' AND lease_expires < now()))"
     "  ORDER BY next_sync_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
     "UPDATE migrations m SET state = 'syncing', lease_owner = $1,"
@@ -41,7 +41,7 @@ const char *const task_claim_sql =
     "  (SELECT username FROM accounts a WHERE a.id = m.account_id),"
     "  coalesce(m.secret_key_id, ''), coalesce(encode(m.secret, 'hex'), ''),"
     "  m.finish_requested, due.prev_state, m.attempts, m.messages_copied,"
-    "  m.sync_identity::text, m.legacy_state_ok";
+    "  m.sync_identity::text, m.legacy_state_ok, m.verification_baseline";
 
 std::chrono::seconds retry_backoff(int attempts) {
     const int exponent = std::clamp(attempts - 1, 0, 20);
@@ -82,6 +82,16 @@ Result<std::optional<ClaimedTask>> TaskQueue::claim(const std::vector<std::strin
     t.messages_before = row.integer(0, 9);
     t.sync_identity = row.str(0, 10);
     t.legacy_state_ok = row.boolean(0, 11);
+    t.verification_baseline = row.boolean(0, 12);
+    auto marks = conn_.exec("migration folders marks",
+                            "SELECT old_name, old_uidvalidity, verified_uid FROM migration_folders"
+                            " WHERE migration_id = $1",
+                            {std::to_string(t.id)});
+    if (!marks)
+        return marks.error();
+    for (int i = 0; i < marks.value().count(); ++i)
+        t.verified.push_back(
+            {marks.value().str(i, 0), marks.value().integer(i, 1), marks.value().integer(i, 2)});
     if (auto e = event(t.id, "sync_started", "claimed by " + owner_, std::nullopt, std::nullopt);
         !e)
         return e.error();
@@ -130,17 +140,44 @@ long long messages_copied_after(const ClaimedTask &task, SyncOutcome outcome,
     return std::max<long long>(counted, p.messages_present);
 }
 
-Result<void> TaskQueue::record(const ClaimedTask &task, SyncOutcome outcome, const SyncProgress &p,
-                               const std::string &error, std::chrono::milliseconds duration,
-                               int interval_minutes, bool complete) {
-    const auto state = outcome_state(outcome);
-    if (!state)
+namespace {
+
+// `{1,NULL,3}` for a bigint[] parameter; negative values are NULL.
+std::string pg_bigint_array(const std::vector<long long> &items) {
+    std::string out = "{";
+    for (size_t i = 0; i < items.size(); ++i)
+        out += (i ? "," : "") + (items[i] < 0 ? std::string("NULL") : std::to_string(items[i]));
+    return out + "}";
+}
+
+// The state a run leaves, and what last_error says of it.
+std::pair<std::string, std::string> recorded_state(const SyncReport &report) {
+    if (report.outcome != SyncOutcome::synced)
+        return {outcome_state(report.outcome).value_or(""), report.error};
+    if (!report.verification)
+        return {"incomplete", "not verified: " + report.verification_error};
+    if (!report.verification->complete())
+        return {"incomplete", "missing on the new server: " + report.verification->summary()};
+    return {"synced", ""};
+}
+
+} // namespace
+
+Result<void> TaskQueue::record(const ClaimedTask &task, const SyncReport &report,
+                               int interval_minutes) {
+    if (!outcome_state(report.outcome))
         return bug_error("TaskQueue::record: a run that was not synced, failed or rejected");
-    const bool ok = outcome == SyncOutcome::synced;
+    const auto [state, error] = recorded_state(report);
+    const SyncProgress &p = report.progress;
+    const bool ok = report.outcome == SyncOutcome::synced;
     const long long next_secs =
         ok ? interval_minutes * 60LL
            : static_cast<long long>(retry_backoff(task.attempts + 1).count());
-    // A successful run after `finish` is the last one: the old password is wiped with it.
+    const bool complete = report.complete && state == "synced";
+    auto tx = Transaction::begin(conn_);
+    if (!tx)
+        return tx.error();
+    // A verified run after `finish` is the last one: the old password is wiped with it.
     auto r = conn_.exec(
         "migration record",
         "UPDATE migrations SET lease_owner = NULL, lease_expires = NULL, updated_at = now(),"
@@ -149,32 +186,74 @@ Result<void> TaskQueue::record(const ClaimedTask &task, SyncOutcome outcome, con
         " secret_key_id = CASE WHEN $3 = 'synced' AND finish_requested THEN NULL"
         "                 ELSE secret_key_id END,"
         " finished_at = CASE WHEN $3 = 'synced' AND finish_requested THEN now() END,"
-        " last_sync_at = CASE WHEN $3 = 'synced' THEN now() ELSE last_sync_at END,"
-        // The proxy window ends with the first complete run; an incomplete one (dsync exit 2)
-        // while users are still proxied is run again soon rather than after the interval.
+        " last_sync_at = CASE WHEN $3 IN ('synced', 'incomplete') THEN now()"
+        "                ELSE last_sync_at END,"
+        // The proxy window ends with the first complete, verified run; any other run while
+        // users are still proxied is run again soon rather than after the interval.
         " first_synced_at = CASE WHEN $3 = 'synced' AND $11::boolean AND first_synced_at IS NULL"
         "                   THEN now() ELSE first_synced_at END,"
-        " next_sync_at = now() + make_interval(secs => CASE WHEN $3 = 'synced'"
+        " next_sync_at = now() + make_interval(secs => CASE WHEN $3 IN ('synced', 'incomplete')"
         "   AND NOT $11::boolean AND proxy_until_synced AND first_synced_at IS NULL THEN 30"
         "   ELSE $4::bigint END::double precision),"
-        " attempts = CASE WHEN $3 = 'synced' THEN 0 ELSE attempts + 1 END,"
+        " attempts = CASE WHEN $3 IN ('synced', 'incomplete') THEN 0 ELSE attempts + 1 END,"
         " last_error = NULLIF($5, ''),"
         " folders_total = $6, folders_done = $7, messages_total = $8, messages_copied = $9,"
-        " bytes_copied = CASE WHEN $10::bigint >= 0 THEN $10::bigint ELSE bytes_copied END "
+        " bytes_copied = CASE WHEN $10::bigint >= 0 THEN $10::bigint ELSE bytes_copied END,"
+        " verified_at = CASE WHEN $12::bigint >= 0 THEN now() ELSE verified_at END,"
+        " missing_messages = CASE WHEN $12::bigint >= 0 THEN $12::bigint"
+        "                    WHEN $3 = 'incomplete' THEN NULL ELSE missing_messages END,"
+        " verification_baseline = verification_baseline AND $12::bigint < 0 "
         "WHERE id = $1 AND lease_owner = $2 AND state = 'syncing' RETURNING state",
-        {std::to_string(task.id), owner_, *state, std::to_string(next_secs), error,
+        {std::to_string(task.id), owner_, state, std::to_string(next_secs), error,
          std::to_string(p.folders_seen), std::to_string(p.folders_done),
-         std::to_string(p.messages_total), std::to_string(messages_copied_after(task, outcome, p)),
-         std::to_string(p.bytes), complete ? "true" : "false"});
+         std::to_string(p.messages_total),
+         std::to_string(messages_copied_after(task, report.outcome, p)), std::to_string(p.bytes),
+         complete ? "true" : "false",
+         std::to_string(report.verification ? report.verification->missing() : -1)});
     if (!r)
         return r.error();
     if (r.value().empty())
         return {}; // the admin took it away meanwhile: their state stands
+    if (report.verification) {
+        std::vector<std::string> old_names, new_names;
+        std::vector<long long> old_counts, new_counts, missing, uidvalidities, verified_uids;
+        for (const auto &f : report.verification->folders) {
+            old_names.push_back(f.old_name);
+            new_names.push_back(f.new_name);
+            old_counts.push_back(f.old_messages);
+            new_counts.push_back(f.new_messages);
+            missing.push_back(f.missing);
+            uidvalidities.push_back(f.uidvalidity);
+            verified_uids.push_back(f.verified_uid);
+        }
+        auto cleared = conn_.exec("migration folders clear",
+                                  "DELETE FROM migration_folders WHERE migration_id = $1",
+                                  {std::to_string(task.id)});
+        if (!cleared)
+            return cleared.error();
+        auto stored = conn_.exec(
+            "migration folders store",
+            "INSERT INTO migration_folders (migration_id, old_name, new_name, old_messages,"
+            " new_messages, missing, old_uidvalidity, verified_uid) SELECT $1, o, n, om, nm, mi,"
+            " uv, vu FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[],"
+            " $6::bigint[], $7::bigint[], $8::bigint[]) AS t(o, n, om, nm, mi, uv, vu)",
+            {std::to_string(task.id), pg_text_array(old_names), pg_text_array(new_names),
+             pg_bigint_array(old_counts), pg_bigint_array(new_counts), pg_bigint_array(missing),
+             pg_bigint_array(uidvalidities), pg_bigint_array(verified_uids)});
+        if (!stored)
+            return stored.error();
+    }
     const std::string recorded = r.value().str(0, 0);
     std::string message = ok ? std::to_string(p.messages_copied) + " message(s) copied in " +
                                    std::to_string(p.folders_done) + " folder(s)"
                              : error;
-    return event(task.id, recorded, message, p.messages_copied, duration.count());
+    if (ok && state == "incomplete")
+        message += "; " + error;
+    if (report.verification && !report.verification->accepted.empty())
+        message += "; taken as they are (baseline): " + report.verification->accepted;
+    if (auto e = event(task.id, recorded, message, p.messages_copied, report.duration.count()); !e)
+        return e;
+    return tx.value().commit();
 }
 
 Result<void> TaskQueue::event(long long id, const std::string &kind, const std::string &message,

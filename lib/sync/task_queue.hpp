@@ -24,9 +24,11 @@ struct ClaimedTask {
     bool finish_requested = false;
     std::string previous_state;
     int attempts = 0;
-    long long messages_before = 0; // copied by earlier runs
-    std::string sync_identity;     // never reused; binds the sync state (state_identity.hpp)
-    bool legacy_state_ok = false;  // existed before identities: may adopt an unmarked state
+    long long messages_before = 0;      // copied by earlier runs
+    std::string sync_identity;          // never reused; binds the sync state (state_identity.hpp)
+    bool legacy_state_ok = false;       // existed before identities: may adopt an unmarked state
+    std::vector<VerifiedMark> verified; // what earlier runs' verifications established
+    bool verification_baseline = false; // take the new mailbox as it is (migrations accept)
 };
 
 class TaskQueue {
@@ -42,12 +44,13 @@ public:
     // Gives the task back untouched (shutdown, sync state busy): due again after `delay`.
     Result<void> release(const ClaimedTask &task, const std::string &why,
                          std::chrono::seconds delay = std::chrono::seconds(0));
-    // outcome: synced, failed or credentials_rejected (the others are not a task state).
+    // report.outcome: synced, failed or credentials_rejected (the others are not a task state).
+    // A synced run is recorded as `synced` only with a complete verification; otherwise as
+    // `incomplete` (never finished), with the folders that differ in last_error. The folders
+    // of the verification replace the previous run's in migration_folders.
     // After a synced run that knows progress.messages_present, the copied counter is at least
     // that: messages an earlier run copied without counting them (killed) count again.
-    Result<void> record(const ClaimedTask &task, SyncOutcome outcome, const SyncProgress &progress,
-                        const std::string &error, std::chrono::milliseconds duration,
-                        int interval_minutes, bool complete);
+    Result<void> record(const ClaimedTask &task, const SyncReport &report, int interval_minutes);
 
 private:
     Result<void> event(long long id, const std::string &kind, const std::string &message,

@@ -261,6 +261,67 @@ TEST_CASE("dsync engine: every folder with flags, keywords, UIDs and UIDVALIDITY
     CHECK(env.sql("SELECT secret IS NULL FROM migrations") == "t");
 }
 
+TEST_CASE("verification: a new mailbox that misses old mail is incomplete, with its folders, "
+          "until an admin accepts it; mail deleted after it was verified is not missing",
+          "[integration][dsync]") {
+    MigrationEnv env(dsync_options());
+    seed_bob(env);
+    start_with_dsync(env);
+    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
+    const std::string id = task_of(env, bob);
+    REQUIRE(sync_once(env, id) == "synced");
+    const std::string where = " FROM migration_folders WHERE migration_id = " + id;
+    CHECK(env.sql("SELECT count(*)" + where) == "4");
+    CHECK(env.sql("SELECT old_messages || '/' || new_messages || '/' || missing || '/' || "
+                  "verified_uid" +
+                  where + " AND old_name = 'INBOX'") == "40/40/0/40");
+    CHECK(env.sql("SELECT new_name" + where + " AND old_name = 'Archive.2023'") == "Archive/2023");
+    CHECK(env.sql("SELECT missing_messages FROM migrations WHERE id = " + id) == "0");
+
+    // The user deletes two messages in the new mailbox: verified once, so not missing.
+    DovecotInstance &fresh = env.new_dovecot();
+    for (const char *gone : {"<3.bob@seed.example>", "<4.bob@seed.example>"})
+        REQUIRE(
+            fresh.doveadm({"expunge", "-u", bob, "mailbox", "INBOX", "header", "message-id", gone})
+                .exit_code == 0);
+    REQUIRE(resync(env, id) == "synced");
+
+    // Without what the earlier verification recorded, the two are missing: `incomplete`, with
+    // the folder that differs, in the log, `migrations show` and its JSON.
+    env.sql("DELETE" + where);
+    std::string output;
+    CHECK(resync(env, id, &output) == "incomplete");
+    CHECK_THAT(output, Catch::Contains("incomplete, ") &&
+                           Catch::Contains("missing on the new server: INBOX (2 of 40 missing in "
+                                           "INBOX)"));
+    auto show = env.migrator({"migrations", "show", id});
+    CHECK(show.exit_code == 0);
+    CHECK_THAT(show.out, Catch::Contains("state:            incomplete") &&
+                             Catch::Contains("2 message(s) missing") &&
+                             Catch::Contains("  INBOX -> INBOX: 40/38, 2 MISSING\n") &&
+                             Catch::Contains("  Archive.2023 -> Archive/2023: 15/15\n"));
+    auto json = env.migrator({"migrations", "show", id, "--json"});
+    CHECK(json.exit_code == 0);
+    CHECK_THAT(json.out, Catch::Contains("\"state\": \"incomplete\"") &&
+                             Catch::Contains("\"missing_messages\": 2") &&
+                             Catch::Contains("{\"old_name\": \"INBOX\", \"new_name\": "
+                                             "\"INBOX\", \"old_messages\": 40, "
+                                             "\"new_messages\": 38, \"missing\": 2}"));
+
+    // `finish` does not finish an incomplete migration; `accept` takes the mailbox as it is.
+    REQUIRE(env.migrator({"migrations", "finish", id}).exit_code == 0);
+    CHECK(sync_once(env, id) == "incomplete");
+    CHECK(env.sql("SELECT secret IS NOT NULL FROM migrations WHERE id = " + id) == "t");
+    auto accepted = env.migrator({"migrations", "accept", id});
+    CHECK(accepted.exit_code == 0);
+    CHECK(sync_once(env, id) == "finished");
+    CHECK(env.sql("SELECT count(*) FROM migration_events WHERE kind = 'finished' AND message "
+                  "LIKE '%; taken as they are (baseline): INBOX (2 of 40 missing in INBOX)' AND "
+                  "migration_id = " +
+                  id) == "1");
+    CHECK(env.sql("SELECT verification_baseline FROM migrations WHERE id = " + id) == "f");
+}
+
 TEST_CASE("dsync engine: what the user did on the new server survives re-syncs",
           "[integration][dsync]") {
     MigrationEnv env(dsync_options());

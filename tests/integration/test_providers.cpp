@@ -124,6 +124,13 @@ EngineRun migrate(const OldImapServer &server, const Mailbox &old, const std::st
     auto t0 = Clock::now();
     run.state_first = worker_pass(env, id, run.worker_output);
     run.sync_seconds = seconds_since(t0);
+    // `synced` means verified: every old folder compared with where it went, nothing missing.
+    const std::string folders_checked =
+        env.sql("SELECT count(*) FROM migration_folders WHERE migration_id = " + id);
+    CHECK(folders_checked != "0");
+    CHECK(env.sql("SELECT count(*) FROM migration_folders WHERE missing = 0 AND migration_id = " +
+                  id) == folders_checked);
+    CHECK(env.sql("SELECT missing_messages FROM migrations WHERE id = " + id) == "0");
     run.first = compare_mailboxes(old, read_new_side(env), new_special_use);
     REQUIRE(env.migrator({"migrations", "resync", id}).exit_code == 0);
     t0 = Clock::now();

@@ -6,6 +6,7 @@
 #include "base/error.hpp"
 #include "base/secret_string.hpp"
 #include "config/config.hpp"
+#include "sync/old_namespace.hpp"
 
 #include <string>
 #include <string_view>
@@ -33,6 +34,7 @@ struct NamespaceSettings {
     char separator = 0;             // the new server's effective separator; 0: add nothing
     std::vector<std::string> names; // its namespaces that set none
     std::string old_list_prefix;
+    OldNamespace old_namespace; // the same, with its separator: where folders land (verification)
 };
 
 // The fd from which doveadm reads the old password (a pipe holding it and then EOF): the run

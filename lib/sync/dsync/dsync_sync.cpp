@@ -6,6 +6,7 @@
 #include "sync/dsync/dsync_output.hpp"
 #include "sync/dsync/namespace_probe.hpp"
 #include "sync/state_identity.hpp"
+#include "sync/verification.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -145,6 +146,7 @@ void write_state(const std::string &path, const std::string &state) {
 struct Prepared {
     std::string run_config;
     std::vector<std::string> excluded;
+    FolderPlan plan; // dsync strips the old prefix (imapc_list_prefix) and maps nothing else
 };
 
 Result<Prepared> prepare(const SyncRequest &rq, RunDir &run_dir) {
@@ -159,7 +161,8 @@ Result<Prepared> prepare(const SyncRequest &rq, RunDir &run_dir) {
                                     namespaces.value());
     if (!text)
         return text.error();
-    Prepared p{run_dir.path + "/doveadm.conf", {}};
+    Prepared p{run_dir.path + "/doveadm.conf", {}, {}};
+    p.plan.old_namespace = namespaces.value().old_namespace;
     if (auto r = write_private_file(p.run_config, text.value().reveal()); !r)
         return r.error();
     if (!rq.config.sync.folder_exclude.empty() || !rq.config.sync.folder_include.empty()) {
@@ -280,6 +283,7 @@ SyncReport run_dsync(const SyncRequest &rq, const std::atomic<bool> &cancel,
         if (auto after = new_side_counts(rq.config, rq.task.local_user))
             report.progress = progress_between(before.value(), after.value());
     }
+    attach_verification(rq, prepared.value().plan, report);
     return finish();
 }
 

@@ -108,8 +108,10 @@ Result<NamespaceSettings> dsync_namespace_settings(const SyncRequest &rq,
     auto old = discover_old_namespace(rq.provider, rq.task.old_login, rq.old_password);
     if (!old && old.error().kind != ErrorKind::permanent)
         return old.error();
-    if (old)
+    if (old) {
         settings.value().old_list_prefix = old.value().list_prefix();
+        settings.value().old_namespace = old.value();
+    }
     return settings;
 }
 

@@ -5,6 +5,7 @@
 #include "sync/offlineimap/offlineimap_config.hpp"
 #include "sync/offlineimap/offlineimap_ui.hpp"
 #include "sync/state_identity.hpp"
+#include "sync/verification.hpp"
 
 #include <sys/wait.h>
 
@@ -41,7 +42,8 @@ std::string describe_failure(const MachineUiParser &parser, const ProgramResult 
 }
 
 Result<std::string> prepare_files(const SyncRequest &rq, const OfflineImapAccount &account,
-                                  RunDir &run_dir, const std::string &state_dir) {
+                                  RunDir &run_dir, const std::string &state_dir,
+                                  FolderPlan &plan_out) {
     if (auto r = bind_sync_state(state_dir, rq.task.sync_identity, rq.task.legacy_state_ok); !r)
         return r.error();
     if (auto r = make_run_dir(rq.config.sync.runtime_dir, "migration" + std::to_string(rq.task.id),
@@ -53,6 +55,7 @@ Result<std::string> prepare_files(const SyncRequest &rq, const OfflineImapAccoun
     auto plan = plan_folders(rq, true);
     if (!plan)
         return plan.error();
+    plan_out = plan.value();
     // The worker's runs always hand the passwords over through the pipe: the pythonfile's
     // fallback (asking the migrator, for cron-style runs) is never taken here.
     if (auto r = write_private_file(
@@ -94,7 +97,8 @@ SyncReport run_offlineimap(const SyncRequest &rq, const std::atomic<bool> &cance
         std::none_of(pw.begin(), pw.end(), [](char c) { return (c & 0x80) != 0; });
     const std::string state_dir = migration_state_dir(rq.config, rq.task.id);
     RunDir run_dir;
-    auto rc = prepare_files(rq, account, run_dir, state_dir);
+    FolderPlan plan;
+    auto rc = prepare_files(rq, account, run_dir, state_dir, plan);
     if (!rc) {
         report.error = rc.error().message;
         return report;
@@ -137,6 +141,7 @@ SyncReport run_offlineimap(const SyncRequest &rq, const std::atomic<bool> &cance
     } else if (report.outcome != SyncOutcome::cancelled &&
                report.outcome != SyncOutcome::lease_lost)
         report.error = scrub(describe_failure(parser, run.value(), other_lines), spec.secrets);
+    attach_verification(rq, plan, report);
     return report;
 }
 

@@ -28,6 +28,9 @@ TEST_CASE("LIST and XLIST replies: names, flags, separators", "[unit]") {
                                    "A003 OK done\r\n");
     REQUIRE(listed.size() == 4);
     CHECK(listed[0].name == "INBOX.Sent Items");
+    CHECK(listed[0].separator == '.');
+    CHECK(listed[1].separator == '/');
+    CHECK(listed[3].separator == 0);
     CHECK(listed[0].has_flag("\\sent"));
     CHECK(listed[1].name == "Archive");
     CHECK(listed[1].has_flag("\\Noselect"));

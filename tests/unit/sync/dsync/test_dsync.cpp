@@ -225,7 +225,7 @@ TEST_CASE("namespaces without a separator get the new server's own one in the ru
 
     Config c = sample_config();
     SecretString pw("secret");
-    NamespaceSettings ns{'.', {"inbox", "other_ns"}, ""};
+    NamespaceSettings ns{'.', {"inbox", "other_ns"}, "", {}};
     const std::string t(render_dsync_config(c, c.providers[0], "bob", pw, ns).value().reveal());
     CHECK(t.find("namespace inbox {\n  separator = \".\"\n}\n") != std::string::npos);
     CHECK(t.find("namespace other_ns {\n  separator = \".\"\n}\n") != std::string::npos);
