@@ -53,6 +53,7 @@ struct Verification {
     std::string summary() const;
     // A baseline verification's differences, taken as they are (the same form); "" otherwise.
     std::string accepted;
+    long long keywords_set = 0; // messages whose missing keywords were set before the check
 };
 
 // How a run ended. The first three are recorded as the task's state; the others leave it to

@@ -2,6 +2,7 @@
 
 #include "sync/imap_query.hpp"
 #include "sync/imap_session.hpp"
+#include "sync/keyword_pass.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -44,9 +45,11 @@ std::vector<std::pair<long long, std::string>> numbered_lines(std::string_view t
     return out;
 }
 
-// LIST, then EXAMINE and FETCH per selectable folder, on one connection.
-Result<std::vector<FolderListing>>
-read_listing(const ProviderConfig &server, std::string_view login, const SecretString &password) {
+} // namespace
+
+Result<std::vector<FolderListing>> read_listing(const ProviderConfig &server,
+                                                std::string_view login,
+                                                const SecretString &password, bool with_keywords) {
     auto session = ImapSession::open(server, login, password);
     if (!session)
         return session.error();
@@ -72,7 +75,10 @@ read_listing(const ProviderConfig &server, std::string_view login, const SecretS
         const long long exists = parse_exists(*examine.value());
         folder.uidvalidity = parse_uidvalidity(*examine.value());
         if (exists > 0) {
-            auto fetch = session.value().run("FETCH 1:* (UID RFC822.SIZE)");
+            auto fetch = session.value().run(
+                with_keywords ? "FETCH 1:* (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS "
+                                "(MESSAGE-ID)])"
+                              : "FETCH 1:* (UID RFC822.SIZE)");
             if (!fetch)
                 return fetch.error();
             if (!fetch.value())
@@ -90,8 +96,6 @@ read_listing(const ProviderConfig &server, std::string_view login, const SecretS
     (void)session.value().run("LOGOUT");
     return folders;
 }
-
-} // namespace
 
 long long Verification::missing() const {
     long long n = 0;
@@ -202,20 +206,7 @@ Verification compare_folders(const std::vector<FolderListing> &old_side,
 }
 
 std::vector<ListedMessage> parse_fetch_messages(std::string_view text) {
-    std::vector<ListedMessage> out;
-    auto number_after = [](const std::string &rest, std::string_view key) -> long long {
-        const size_t at = rest.find(key);
-        return at == std::string::npos ? -1
-                                       : std::strtoll(rest.c_str() + at + key.size(), nullptr, 10);
-    };
-    for (const auto &[n, rest] : numbered_lines(text, "FETCH ")) {
-        (void)n;
-        const long long size = number_after(rest, "RFC822.SIZE ");
-        if (size < 0)
-            continue;
-        out.push_back({std::max(0LL, number_after(rest, "UID ")), size});
-    }
-    return out;
+    return parse_fetch_responses(text);
 }
 
 long long parse_uidvalidity(std::string_view text) {
@@ -245,29 +236,43 @@ std::optional<std::string> imap_quoted(std::string_view name) {
     return out + "\"";
 }
 
-void attach_verification(const SyncRequest &rq, const FolderPlan &plan, SyncReport &report) {
+void attach_verification(const SyncRequest &rq, const FolderPlan &plan, SyncReport &report,
+                         bool copy_keywords) {
     if (report.outcome != SyncOutcome::synced)
         return;
-    auto checked = verify_sync(rq, plan);
+    auto checked = verify_sync(rq, plan, copy_keywords);
     if (checked)
         report.verification = std::move(checked).value();
     else
         report.verification_error = checked.error().message;
 }
 
-Result<Verification> verify_sync(const SyncRequest &rq, const FolderPlan &plan) {
+Result<Verification> verify_sync(const SyncRequest &rq, const FolderPlan &plan,
+                                 bool copy_keywords) {
     if (!rq.config.local_imap)
         return config_error("verification needs the local_imap section");
-    auto old_side = read_listing(rq.provider, rq.task.old_login, rq.old_password);
+    auto old_side = read_listing(rq.provider, rq.task.old_login, rq.old_password, copy_keywords);
     if (!old_side)
         return temporary_error("reading the old mailbox: " + old_side.error().message);
     const LocalImapConfig &local = *rq.config.local_imap;
-    auto new_side = read_listing(local_imap_endpoint(local),
-                                 rq.task.local_user + "*" + local.master_user, rq.master_password);
+    const std::string master_login = rq.task.local_user + "*" + local.master_user;
+    auto new_side =
+        read_listing(local_imap_endpoint(local), master_login, rq.master_password, copy_keywords);
     if (!new_side)
         return temporary_error("reading the new mailbox: " + new_side.error().message);
-    return compare_folders(old_side.value(), new_side.value(), plan, rq.config.sync,
-                           rq.task.verified, rq.task.verification_baseline);
+    long long keywords_set = 0;
+    if (copy_keywords) {
+        const auto plans = plan_keywords(old_side.value(), new_side.value(), plan, rq.config.sync);
+        auto set =
+            apply_keywords(local_imap_endpoint(local), master_login, rq.master_password, plans);
+        if (!set)
+            return temporary_error("copying keywords: " + set.error().message);
+        keywords_set = set.value();
+    }
+    Verification v = compare_folders(old_side.value(), new_side.value(), plan, rq.config.sync,
+                                     rq.task.verified, rq.task.verification_baseline);
+    v.keywords_set = keywords_set;
+    return v;
 }
 
 } // namespace imapmig

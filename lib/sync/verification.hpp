@@ -9,6 +9,7 @@
 #pragma once
 
 #include "base/error.hpp"
+#include "sync/fetch_parser.hpp"
 #include "sync/folder_plan.hpp"
 #include "sync/special_use.hpp"
 #include "sync/sync_run.hpp"
@@ -20,11 +21,8 @@
 
 namespace imapmig {
 
-// One message of a listing: its UID (0 where not asked for) and RFC822.SIZE.
-struct ListedMessage {
-    long long uid = 0;
-    long long size = 0;
-};
+// One message of a listing (UID and RFC822.SIZE; keywords and Message-ID when asked for).
+using ListedMessage = FetchedMessage;
 
 // One selectable folder and its messages.
 struct FolderListing {
@@ -40,8 +38,10 @@ std::string new_folder_name(const std::string &old_name, char old_separator, cha
                             const FolderPlan &plan);
 
 // After a synced run: the comparison (report.verification), or why there is none
-// (report.verification_error). Other outcomes are left alone.
-void attach_verification(const SyncRequest &rq, const FolderPlan &plan, SyncReport &report);
+// (report.verification_error). Other outcomes are left alone. copy_keywords: first set the
+// keywords the engine did not copy (keyword_pass.hpp), from the same listings.
+void attach_verification(const SyncRequest &rq, const FolderPlan &plan, SyncReport &report,
+                         bool copy_keywords = false);
 
 // The comparison itself, from both listings and the marks of earlier runs (pure, for tests).
 // Old folders that sync.folder_exclude or folder_include leave out are not checked. baseline:
@@ -62,6 +62,13 @@ std::optional<std::string> imap_quoted(std::string_view name);
 
 // Both servers read over IMAP (the old one as the user, the new one as the Dovecot master
 // user) and compared. An error means "not verified", never "complete".
-Result<Verification> verify_sync(const SyncRequest &rq, const FolderPlan &plan);
+Result<Verification> verify_sync(const SyncRequest &rq, const FolderPlan &plan,
+                                 bool copy_keywords = false);
+
+// LIST, then EXAMINE and FETCH per selectable folder, on one connection; with_keywords adds
+// FLAGS and the Message-ID header to the FETCH.
+Result<std::vector<FolderListing>> read_listing(const ProviderConfig &server,
+                                                std::string_view login,
+                                                const SecretString &password, bool with_keywords);
 
 } // namespace imapmig

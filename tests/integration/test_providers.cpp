@@ -320,7 +320,8 @@ TEST_CASE("providers pending: special-use folders land in the new server's speci
     }
 }
 
-TEST_CASE("providers pending: keywords arrive with both engines", "[.][providers-pending]") {
+// offlineimap copies none: the keyword pass after it (lib/sync/keyword_pass) sets them.
+TEST_CASE("providers: keywords arrive with both engines", "[integration][providers]") {
     for (Provider p : all_providers) {
         const auto &run = provider_run(p);
         for (const auto &e : run.engines) {

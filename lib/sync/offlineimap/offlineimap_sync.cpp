@@ -141,7 +141,8 @@ SyncReport run_offlineimap(const SyncRequest &rq, const std::atomic<bool> &cance
     } else if (report.outcome != SyncOutcome::cancelled &&
                report.outcome != SyncOutcome::lease_lost)
         report.error = scrub(describe_failure(parser, run.value(), other_lines), spec.secrets);
-    attach_verification(rq, plan, report);
+    // offlineimap copies no keywords: the verification sets them first (keyword_pass.hpp).
+    attach_verification(rq, plan, report, true);
     return report;
 }
 

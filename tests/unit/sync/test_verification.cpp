@@ -14,7 +14,7 @@ FolderListing folder(std::string name, char sep, std::vector<long long> sizes,
     FolderListing f{std::move(name), sep, uidvalidity, {}};
     long long uid = 0;
     for (long long size : sizes)
-        f.messages.push_back({++uid, size});
+        f.messages.push_back({++uid, size, {}, {}});
     return f;
 }
 
