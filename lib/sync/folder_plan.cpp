@@ -1,5 +1,6 @@
 #include "sync/folder_plan.hpp"
 
+#include "base/supervisor.hpp"
 #include "sync/imap_query.hpp"
 #include "sync/special_use.hpp"
 
@@ -8,6 +9,23 @@
 #include <algorithm>
 
 namespace imapmig {
+
+namespace {
+
+// Best effort: a worker that cannot read the configuration maps onto existing folders only.
+std::map<std::string, std::string> configured_special_folders(const Config &config) {
+    ProgramSpec conf;
+    conf.argv = {config.dovecot_bin_dir + "/doveconf", "-c", config.sync.dovecot_config,
+                 "namespace"};
+    conf.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "LANG=C.UTF-8"};
+    auto listed = run_captured(conf, std::chrono::seconds(60));
+    if (!listed || !listed.value().exited_ok())
+        return {};
+    return special_folders_from_doveconf(listed.value().out);
+}
+
+} // namespace
 
 Result<FolderPlan> plan_folders(const SyncRequest &rq, bool with_special_use) {
     FolderPlan plan;
@@ -41,8 +59,12 @@ Result<FolderPlan> plan_folders(const SyncRequest &rq, bool with_special_use) {
                                fresh.error().message);
     if (!fresh.value()[0])
         return plan; // no SPECIAL-USE on the new server: nothing to map onto
-    plan.renames = special_use_map(old_folders, plan.old_namespace,
-                                   special_folders(parse_list_reply(*fresh.value()[0])));
+    auto targets = special_folders(parse_list_reply(*fresh.value()[0]));
+    // Folders of a use that do not exist yet are only in the server's configuration.
+    if (targets.size() < special_uses().size())
+        for (auto &[use, name] : configured_special_folders(rq.config))
+            targets.emplace(use, name);
+    plan.renames = special_use_map(old_folders, plan.old_namespace, targets);
     return plan;
 }
 

@@ -30,6 +30,12 @@ const std::vector<std::string> &special_uses(); // "\\Sent", "\\Drafts", ...
 // use -> the new server's folder for it, from its LIST (SPECIAL-USE) answer.
 std::map<std::string, std::string> special_folders(const std::vector<ListedFolder> &listed);
 
+// use -> the folder the new server's configuration names for it (`mailbox NAME { special_use =
+// \Sent }` in the `inbox = yes` namespace of `doveconf namespace` output, its prefix included).
+// Such a folder is not listed before it exists: Debian's stock mailboxes are `auto = no`, so a
+// fresh mailbox has none, and only the configuration says where Sent mail belongs.
+std::map<std::string, std::string> special_folders_from_doveconf(std::string_view doveconf_output);
+
 // old folder name (as the old server spells it) -> new folder name, for the old folders that
 // have a special use the new server has a folder for. The old namespace prefix is stripped
 // before the names are compared; INBOX never moves; a folder already named like its target

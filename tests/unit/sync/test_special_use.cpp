@@ -77,3 +77,38 @@ TEST_CASE("special use: without marks, the names clients give these folders", "[
                           dovecot_new) ==
           std::map<std::string, std::string>{{"INBOX.Sent Messages", "Sent"}});
 }
+
+TEST_CASE("special-use folders from the new server's configuration", "[unit]") {
+    const std::string doveconf = "namespace inbox {\n"
+                                 "  disabled = no\n"
+                                 "  inbox = yes\n"
+                                 "  mailbox Drafts {\n"
+                                 "    auto = no\n"
+                                 "    special_use = \\Drafts\n"
+                                 "  }\n"
+                                 "  mailbox Sent {\n"
+                                 "    special_use = \\Sent\n"
+                                 "  }\n"
+                                 "  mailbox \"Sent Messages\" {\n"
+                                 "    special_use = \\Sent\n"
+                                 "  }\n"
+                                 "  mailbox \"Deleted Items\" {\n"
+                                 "    special_use = \\Trash \\Archive\n"
+                                 "  }\n"
+                                 "  prefix = INBOX.\n"
+                                 "  separator = .\n"
+                                 "}\n"
+                                 "namespace shared {\n"
+                                 "  inbox = no\n"
+                                 "  mailbox Junk {\n"
+                                 "    special_use = \\Junk\n"
+                                 "  }\n"
+                                 "  prefix = \n"
+                                 "}\n";
+    const auto found = special_folders_from_doveconf(doveconf);
+    CHECK(found == std::map<std::string, std::string>{{"\\Drafts", "INBOX.Drafts"},
+                                                      {"\\Sent", "INBOX.Sent"},
+                                                      {"\\Trash", "INBOX.Deleted Items"},
+                                                      {"\\Archive", "INBOX.Deleted Items"}});
+    CHECK(special_folders_from_doveconf("").empty());
+}
