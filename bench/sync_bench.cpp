@@ -399,9 +399,8 @@ std::optional<std::string> SyncBench::dsync_config(std::string *why_not) {
     const size_t at = yaml.find("\nsync:\n");
     if (at == std::string::npos)
         throw std::runtime_error("no sync section in " + env_.config_path);
-    // The dsync engine writes through doveadm with the new server's own config.
-    yaml.insert(at + 7,
-                "  engine: dsync\n  dovecot_config: " + env_.new_dovecot().config_path() + "\n");
+    // The environment's YAML already names the new server's own config for doveadm.
+    yaml.insert(at + 7, "  engine: dsync\n");
     const std::string path = env_.dir.file("imap-migration-dsync.yaml");
     write_file(path, yaml, 0640);
     const RunResult check = run({migrator_path(), "-c", path, "check-config"});

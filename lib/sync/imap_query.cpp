@@ -1,11 +1,11 @@
 #include "sync/imap_query.hpp"
 
+#include "sync/imap_session.hpp"
+
 #include <curl/curl.h>
-#include <sodium.h>
 
 #include <array>
 #include <memory>
-#include <mutex>
 
 namespace imapmig {
 
@@ -43,36 +43,17 @@ ProviderConfig local_imap_endpoint(const LocalImapConfig &local) {
 Result<std::vector<std::optional<std::string>>>
 imap_query(const ProviderConfig &p, std::string_view login, const SecretString &password,
            const std::vector<std::string> &commands) {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     std::unique_ptr<CURL, CurlDeleter> handle(curl_easy_init());
     if (!handle)
         return temporary_error("curl_easy_init failed");
     CURL *c = handle.get();
-    const std::string url = std::string(p.security == TlsMode::tls ? "imaps://" : "imap://") +
-                            p.host + ":" + std::to_string(p.port) + "/";
-    const std::string user(login);
-    std::string pass(password.reveal());
+    set_imap_connection(c, p, login, password);
     std::array<char, CURL_ERROR_SIZE> errbuf{};
     std::string reply;
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "imap,imaps");
-    curl_easy_setopt(c, CURLOPT_USERNAME, user.c_str());
-    curl_easy_setopt(c, CURLOPT_PASSWORD, pass.c_str());
-    sodium_memzero(pass.data(), pass.size()); // curl keeps its own copy until cleanup
-    if (p.security == TlsMode::starttls)
-        curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
-    else if (p.security == TlsMode::none)
-        curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_NONE));
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, p.verify_certificate ? 1L : 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, p.verify_certificate ? 2L : 0L);
-    if (!p.ca_file.empty())
-        curl_easy_setopt(c, CURLOPT_CAINFO, p.ca_file.c_str());
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &reply);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(p.timeout_seconds));
     curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(p.timeout_seconds * 6));
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf.data());
     std::vector<std::optional<std::string>> out;
     for (const auto &command : commands) {

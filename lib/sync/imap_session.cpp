@@ -32,20 +32,15 @@ std::optional<size_t> literal_size(std::string_view line) {
 
 } // namespace
 
-Result<ImapSession> ImapSession::open(const ProviderConfig &p, std::string_view login,
-                                      const SecretString &password) {
+void set_imap_connection(CURL *c, const ProviderConfig &p, std::string_view login,
+                         const SecretString &password) {
     static std::once_flag once;
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-    std::unique_ptr<CURL, CurlDeleter> handle(curl_easy_init());
-    if (!handle)
-        return temporary_error("curl_easy_init failed");
-    CURL *c = handle.get();
     const std::string url = std::string(p.security == TlsMode::tls ? "imaps://" : "imap://") +
                             p.host + ":" + std::to_string(p.port) + "/";
     const std::string user(login);
     std::string pass(password.reveal());
-    std::array<char, CURL_ERROR_SIZE> errbuf{};
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str()); // curl copies every string option
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "imap,imaps");
     curl_easy_setopt(c, CURLOPT_USERNAME, user.c_str());
     curl_easy_setopt(c, CURLOPT_PASSWORD, pass.c_str());
@@ -58,10 +53,20 @@ Result<ImapSession> ImapSession::open(const ProviderConfig &p, std::string_view 
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, p.verify_certificate ? 2L : 0L);
     if (!p.ca_file.empty())
         curl_easy_setopt(c, CURLOPT_CAINFO, p.ca_file.c_str());
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+}
+
+Result<ImapSession> ImapSession::open(const ProviderConfig &p, std::string_view login,
+                                      const SecretString &password) {
+    std::unique_ptr<CURL, CurlDeleter> handle(curl_easy_init());
+    if (!handle)
+        return temporary_error("curl_easy_init failed");
+    CURL *c = handle.get();
+    std::array<char, CURL_ERROR_SIZE> errbuf{};
+    set_imap_connection(c, p, login, password);
     // The greeting, STARTTLS and the login are the connect phase; then curl stops.
     curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(p.timeout_seconds));
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf.data());
     const CURLcode rc = curl_easy_perform(c);
     if (rc != CURLE_OK) {

@@ -20,6 +20,11 @@
 
 namespace imapmig {
 
+// A fresh easy handle set up for the server: its URL, the credentials (curl keeps a copy until
+// cleanup; ours is wiped), STARTTLS and certificate checks as its settings say.
+void set_imap_connection(CURL *c, const ProviderConfig &server, std::string_view login,
+                         const SecretString &password);
+
 class ImapSession {
 public:
     // A refused login is a permanent error, anything else on the way a temporary one.

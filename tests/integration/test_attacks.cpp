@@ -29,11 +29,6 @@ int lines_of(const std::string &text) {
 // The YAML from env.options, plus the new Dovecot's config for the dsync engine.
 void write_dsync_config(MigrationEnv &env) {
     env.write_config();
-    std::string yaml = read_file(env.config_path);
-    const std::string key = "sync:\n";
-    yaml.replace(yaml.find(key), key.size(),
-                 key + "  dovecot_config: " + env.new_dovecot().config_path() + "\n");
-    write_file(env.config_path, yaml, 0640);
 }
 
 std::string task_of(MigrationEnv &env, const std::string &user) {

@@ -30,12 +30,7 @@ MigrationEnvOptions dsync_options() {
 }
 
 void start_with_dsync(MigrationEnv &env) {
-    env.start_new_dovecot();
-    std::string yaml = read_file(env.config_path);
-    const std::string key = "sync:\n";
-    yaml.replace(yaml.find(key), key.size(),
-                 key + "  dovecot_config: " + env.new_dovecot().config_path() + "\n");
-    write_file(env.config_path, yaml, 0640);
+    env.start_new_dovecot(); // the YAML names the new server's config from then on
 }
 
 std::string task_of(MigrationEnv &env, const std::string &user) {
@@ -208,6 +203,16 @@ void seed_bob(MigrationEnv &env) {
                     .exit_code == 0);
 }
 
+// bob's seeded mailbox, his first login and the first worker pass, which must end synced.
+std::string first_sync_of_bob(MigrationEnv &env) {
+    seed_bob(env);
+    start_with_dsync(env);
+    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
+    const std::string id = task_of(env, bob);
+    REQUIRE(sync_once(env, id) == "synced");
+    return id;
+}
+
 } // namespace
 
 TEST_CASE("dsync engine: every folder with flags, keywords, UIDs and UIDVALIDITY",
@@ -265,11 +270,7 @@ TEST_CASE("verification: a new mailbox that misses old mail is incomplete, with 
           "until an admin accepts it; mail deleted after it was verified is not missing",
           "[integration][dsync]") {
     MigrationEnv env(dsync_options());
-    seed_bob(env);
-    start_with_dsync(env);
-    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
-    const std::string id = task_of(env, bob);
-    REQUIRE(sync_once(env, id) == "synced");
+    const std::string id = first_sync_of_bob(env);
     const std::string where = " FROM migration_folders WHERE migration_id = " + id;
     CHECK(env.sql("SELECT count(*)" + where) == "4");
     CHECK(env.sql("SELECT old_messages || '/' || new_messages || '/' || missing || '/' || "
@@ -325,11 +326,7 @@ TEST_CASE("verification: a new mailbox that misses old mail is incomplete, with 
 TEST_CASE("dsync engine: what the user did on the new server survives re-syncs",
           "[integration][dsync]") {
     MigrationEnv env(dsync_options());
-    seed_bob(env);
-    start_with_dsync(env);
-    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
-    const std::string id = task_of(env, bob);
-    REQUIRE(sync_once(env, id) == "synced");
+    const std::string id = first_sync_of_bob(env);
     DovecotInstance &fresh = env.new_dovecot();
 
     // The user is already working in the new mailbox: new mail arrives there, one message is

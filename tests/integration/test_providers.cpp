@@ -110,13 +110,6 @@ EngineRun migrate(const OldImapServer &server, const Mailbox &old, const std::st
         o.extra_yaml = "    sync:\n      engine: dsync\n";
     MigrationEnv env(o);
     env.start_new_dovecot();
-    // Both engines read the new server's configuration (dsync runs it; offlineimap's folder
-    // plan takes the special-use folders that do not exist yet from it).
-    std::string yaml = read_file(env.config_path);
-    const std::string key = "sync:\n";
-    yaml.replace(yaml.find(key), key.size(),
-                 key + "  dovecot_config: " + env.new_dovecot().config_path() + "\n");
-    write_file(env.config_path, yaml, 0640);
     const auto login = env.imap_login(bob, bob_pw);
     INFO(server.log().substr(server.log().size() > 4000 ? server.log().size() - 4000 : 0));
     REQUIRE(login.status == "OK");

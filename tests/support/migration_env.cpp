@@ -103,6 +103,10 @@ std::string MigrationEnv::yaml(bool with_extra) const {
     y += "  master_user: " + master_user + "\n  master_password_file: " + master_password_file +
          "\n";
     y += "sync:\n  state_dir: " + state_dir + "\n  runtime_dir: " + runtime_dir + "\n";
+    // The new server's own config (the dsync engine runs doveadm with it; the folder plan reads
+    // its special-use mailboxes), never the machine's /etc/dovecot.
+    if (new_)
+        y += "  dovecot_config: " + new_->config_path() + "\n";
     y += options.sync_yaml;
     y += "providers:\n";
     y += "  - name: oldmail\n";
@@ -181,6 +185,14 @@ void MigrationEnv::start_new_dovecot() {
                          "/usr/lib/dovecot/auth -w\n  vsz_limit = 0\n}\n";
     }
     new_ = std::make_unique<DovecotInstance>(o);
+    std::string current = read_file(config_path);
+    const std::string key = "\nsync:\n";
+    if (current.find("  dovecot_config: ") == std::string::npos &&
+        current.find(key) != std::string::npos) {
+        current.insert(current.find(key) + key.size(),
+                       "  dovecot_config: " + new_->config_path() + "\n");
+        write_file(config_path, current, 0640);
+    }
     new_->start();
 }
 
