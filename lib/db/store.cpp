@@ -62,20 +62,11 @@ Error Connection::error_for(std::string_view name, const PGresult *res) const {
 
 Result<Rows> Connection::exec(std::string_view name, const char *sql,
                               std::initializer_list<Param> params, bool binary_results) {
-    std::vector<std::string> storage; // libpq wants NUL-terminated text values
-    storage.reserve(params.size());
     std::vector<const char *> values;
     std::vector<int> lengths, formats;
     for (const Param &p : params) {
-        if (p.is_null) {
-            values.push_back(nullptr);
-            lengths.push_back(0);
-            formats.push_back(0);
-            continue;
-        }
-        storage.emplace_back(p.value);
-        values.push_back(storage.back().c_str());
-        lengths.push_back(static_cast<int>(p.value.size()));
+        values.push_back(p.is_null ? nullptr : p.value.c_str());
+        lengths.push_back(p.is_null ? 0 : static_cast<int>(p.value.size()));
         formats.push_back(p.is_binary ? 1 : 0);
     }
     PGresult *res =

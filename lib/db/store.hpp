@@ -41,18 +41,21 @@ private:
     std::unique_ptr<PGresult, PgResultClearer> res_;
 };
 
-// A parameter: text, binary (bytea) or NULL.
+// A statement parameter: text, binary (bytea) or NULL. The one parameter type of both the
+// blocking Connection and the pipelined AsyncSession (db/pg_async.hpp). It owns its bytes: the
+// asynchronous session sends it later, and libpq wants NUL-terminated text anyway.
 struct Param {
+    Param(std::string v) : value(std::move(v)) {}
     Param(std::string_view v) : value(v) {}
     Param(const char *v) : value(v) {}
-    Param(const std::string &v) : value(v) {}
     Param(std::nullopt_t) : is_null(true) {}
-    static Param binary(std::string_view bytes) {
-        Param p(bytes);
+    static Param binary(std::string bytes) {
+        Param p(std::move(bytes));
         p.is_binary = true;
         return p;
     }
-    std::string_view value;
+    static Param binary(std::string_view bytes) { return binary(std::string(bytes)); }
+    std::string value;
     bool is_null = false;
     bool is_binary = false;
 };

@@ -152,7 +152,7 @@ void PgLoginStore::find_account(Lane lane, const std::string &local_address,
 
 void PgLoginStore::reserve_check(Lane lane, const CheckLimits &l, Reply<Reservation> reply) {
     session(lane).query(check_reserve_statement,
-                        {l.ip.empty() ? QueryParam(std::nullopt) : QueryParam(l.ip),
+                        {l.ip.empty() ? Param(std::nullopt) : Param(l.ip),
                          std::to_string(l.ip_limit), l.login, std::to_string(l.login_limit),
                          std::to_string(l.window_seconds), std::to_string(l.stale_seconds)},
                         reading(std::move(reply), reservation));
@@ -231,7 +231,7 @@ void PgLoginStore::create_account(Lane lane, const NewAccount &a,
     session(lane).query(account_create_statement,
                         {a.local_domain, std::to_string(a.domain_quota_mb),
                          a.may_create_domain ? "true" : "false", a.local_address, a.password_hash,
-                         a.provider, a.old_login, QueryParam::binary(a.sealed_secret),
+                         a.provider, a.old_login, Param::binary(a.sealed_secret),
                          a.secret_key_id, a.event_message, a.proxy ? "true" : "false", p.host,
                          std::to_string(p.imap_port), std::to_string(p.pop3_port),
                          std::string(to_string(p.security)),
