@@ -113,7 +113,8 @@ Error statement_error(std::string_view name, const PGresult *res, const PGconn *
 // A failed connection attempt as an Error, naming the server without its password.
 Error connection_error(const std::string &conninfo, const PGconn *conn);
 
-// The conninfo with any password=... value masked, for messages.
+// The conninfo as libpq reads it, with secret values (password, sslpassword) masked, for
+// messages; nothing of a conninfo libpq cannot parse.
 std::string redact_conninfo(const std::string &conninfo);
 
 } // namespace imapmig
