@@ -3,7 +3,7 @@
 #include "base/child_process.hpp"
 #include "config/config.hpp"
 #include "crypto/secrets.hpp"
-#include "db/migration_tasks.hpp"
+#include "db/migrations_table.hpp"
 #include "db/provider_guard.hpp"
 #include "db/providers_table.hpp"
 #include "db/schema.hpp"

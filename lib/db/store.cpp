@@ -109,6 +109,20 @@ Result<void> Transaction::commit() {
     return {};
 }
 
+std::string pg_text_array(const std::vector<std::string> &items) {
+    std::string out = "{";
+    for (size_t i = 0; i < items.size(); ++i) {
+        out += i ? ",\"" : "\"";
+        for (char c : items[i]) {
+            if (c == '"' || c == '\\')
+                out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
 namespace {
 
 struct ConninfoOptionsFree {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace imapmig {
 
@@ -112,6 +113,9 @@ Error statement_error(std::string_view name, const PGresult *res, const PGconn *
 
 // A failed connection attempt as an Error, naming the server without its password.
 Error connection_error(const std::string &conninfo, const PGconn *conn);
+
+// A text[] literal for parameters: {"a","b"}.
+std::string pg_text_array(const std::vector<std::string> &items);
 
 // The conninfo as libpq reads it, with secret values (password, sslpassword) masked, for
 // messages; nothing of a conninfo libpq cannot parse.
