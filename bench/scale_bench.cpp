@@ -7,7 +7,7 @@
 // (IMAPMIG_MIGRATOR overrides the imap-migrator binary)
 #include "bench_report.hpp"
 
-#include "admin/migration_admin.hpp"
+#include "db/migrations_table.hpp"
 #include "db/store.hpp"
 #include "pg_cluster.hpp"
 #include "process.hpp"

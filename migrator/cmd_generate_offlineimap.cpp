@@ -2,6 +2,7 @@
 // themselves. No password goes into the files: the pythonfile asks imap-migrator for each one.
 #include "cli.hpp"
 
+#include "db/migrations_table.hpp"
 #include "sync/offlineimap/offlineimap_config.hpp"
 
 #include <fcntl.h>
@@ -53,24 +54,18 @@ int cmd_generate_offlineimap_config(Context &ctx) {
     auto conn = connect_database(*config);
     if (!conn)
         return exit_error;
-    auto rows =
-        conn->exec("offlineimap accounts",
-                   "SELECT m.id, m.provider, m.old_login, a.username FROM migrations m"
-                   " JOIN accounts a ON a.id = m.account_id"
-                   " WHERE m.state IN ('pending', 'syncing', 'synced', 'incomplete', 'failed')"
-                   "   AND m.secret IS NOT NULL ORDER BY m.id");
+    auto rows = offlineimap_migrations(*conn);
     if (!rows)
         return fail(rows.error().message);
     std::vector<OfflineImapAccount> accounts;
-    for (int i = 0; i < rows.value().count(); ++i) {
-        const ProviderConfig *p = config->provider(rows.value().text(i, 1));
+    for (const OfflineImapMigration &m : rows.value()) {
+        const ProviderConfig *p = config->provider(m.provider);
         if (p == nullptr) {
-            std::cerr << "imap-migrator: skipping migration " << rows.value().text(i, 0)
-                      << ": provider " << rows.value().text(i, 1) << " is not configured\n";
+            std::cerr << "imap-migrator: skipping migration " << m.id << ": provider " << m.provider
+                      << " is not configured\n";
             continue;
         }
-        accounts.push_back(
-            {rows.value().integer(i, 0), p, rows.value().str(i, 2), rows.value().str(i, 3)});
+        accounts.push_back({m.id, p, m.old_login, m.local_user});
     }
     if (accounts.empty())
         return fail("no active migrations: nothing to write");

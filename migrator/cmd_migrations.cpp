@@ -1,10 +1,9 @@
 // migrations list|show|stop|resume|resync|finish|delete|secret
 #include "cli.hpp"
 
-#include "admin/migration_admin.hpp"
 #include "base/json.hpp"
 #include "crypto/secrets.hpp"
-#include "db/migration_tasks.hpp"
+#include "db/migrations_table.hpp"
 #include "list_table.hpp"
 #include "sync/offlineimap/offlineimap_sync.hpp"
 
@@ -30,8 +29,18 @@ std::optional<ListArgs> parse_list_args(const std::vector<std::string> &args) {
         const std::string &a = args[i];
         if (a == "--json") {
             out.json = true;
-        } else if ((a == "--state" || a == "--domain") && i + 1 < args.size()) {
-            (a == "--state" ? out.filter.state : out.filter.domain) = args[++i];
+        } else if (a == "--state" && i + 1 < args.size()) {
+            const std::string &s = args[++i];
+            out.filter.state = parse_migration_state(s);
+            if (!out.filter.state) {
+                std::string all;
+                for (const MigrationStateName &n : migration_state_names)
+                    all += (all.empty() ? "" : ", ") + std::string(n.text);
+                usage_error("--state must be one of " + all);
+                return std::nullopt;
+            }
+        } else if (a == "--domain" && i + 1 < args.size()) {
+            out.filter.domain = args[++i];
         } else if (a == "--limit" && i + 1 < args.size()) {
             const std::string &n = args[++i];
             auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), out.filter.limit);
@@ -44,15 +53,6 @@ std::optional<ListArgs> parse_list_args(const std::vector<std::string> &args) {
             return std::nullopt;
         }
     }
-    const auto &states = migration_states();
-    if (!out.filter.state.empty() &&
-        std::find(states.begin(), states.end(), out.filter.state) == states.end()) {
-        std::string all;
-        for (const auto &s : states)
-            all += (all.empty() ? "" : ", ") + s;
-        usage_error("--state must be one of " + all);
-        return std::nullopt;
-    }
     return out;
 }
 
@@ -62,7 +62,7 @@ void print_json_fields(const MigrationRow &m) {
     std::cout << "{\"id\": " << m.id << ", \"user\": " << json_quote(m.user)
               << ", \"provider\": " << json_quote(m.provider)
               << ", \"old_login\": " << json_quote(m.old_login)
-              << ", \"state\": " << json_quote(m.state)
+              << ", \"state\": " << json_quote(std::string(to_string(m.state)))
               << ", \"created_at\": " << json_quote(m.created_at)
               << ", \"last_sync_at\": " << opt(m.last_sync_at)
               << ", \"next_sync_at\": " << opt(m.next_sync_at)
@@ -120,7 +120,8 @@ int run_action(Context &ctx, AdminAction action, const char *done) {
     auto state = apply_admin_action(t->conn, t->id, action);
     if (!state)
         return fail(state.error().message);
-    std::cout << "migration " << t->id << " " << done << " (state: " << state.value() << ")\n";
+    std::cout << "migration " << t->id << " " << done << " (state: " << to_string(state.value())
+              << ")\n";
     return exit_ok;
 }
 
@@ -153,7 +154,7 @@ int cmd_migrations_list(Context &ctx) {
         // Printed as the rows arrive: the table starts at once, however long the list.
         ListTable table(stdout);
         long long shown = 0;
-        auto r = for_each_migration_line(*conn, args->filter, [&](const MigrationLine &m) {
+        auto r = for_each_migration_line(*conn, args->filter, [&](const MigrationListLine &m) {
             if (limit > 0 && shown == limit) {
                 cut = true;
             } else {
@@ -203,7 +204,7 @@ int cmd_migrations_show(Context &ctx) {
     }
     std::cout << "migration:        " << m.id << "\nuser:             " << m.user
               << "\nold login:        " << m.old_login << " at " << m.provider
-              << "\nstate:            " << m.state
+              << "\nstate:            " << to_string(m.state)
               << (m.finish_requested ? " (finish requested)" : "")
               << "\ncreated:          " << m.created_at
               << "\nlast sync:        " << (m.last_sync_at.empty() ? "never" : m.last_sync_at)
@@ -289,20 +290,17 @@ int cmd_migrations_secret(Context &ctx) {
         std::cout << password.value().reveal() << "\n";
         return exit_ok;
     }
-    auto r = t->conn.exec("migration secret",
-                          "SELECT provider, old_login, secret_key_id, encode(secret, 'hex') "
-                          "FROM migrations WHERE id = $1 AND secret IS NOT NULL",
-                          {std::to_string(t->id)});
+    auto r = migration_secret(t->conn, t->id);
     if (!r)
         return fail(r.error().message);
-    if (r.value().empty())
+    if (!r.value())
         return fail("migration " + std::to_string(t->id) + " has no stored password");
     auto keys = KeyRing::load(t->config.secret_key_file, t->config.previous_secret_key_files);
     if (!keys)
         return fail(keys.error().message);
-    SealedSecret sealed = sealed_secret_from_hex(r.value().text(0, 2), r.value().text(0, 3));
-    auto pw = keys.value().open(sealed,
-                                migration_secret_context(r.value().str(0, 0), r.value().str(0, 1)));
+    const StoredMigrationSecret &stored = *r.value();
+    auto pw = keys.value().open(stored.secret,
+                                migration_secret_context(stored.provider, stored.old_login));
     if (!pw)
         return fail(pw.error().message);
     std::cout << pw.value().reveal() << "\n";

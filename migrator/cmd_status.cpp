@@ -1,7 +1,7 @@
 // `status`: one line per active migration; redrawn every second on a terminal.
 #include "cli.hpp"
 
-#include "admin/migration_admin.hpp"
+#include "db/migrations_table.hpp"
 
 #include <unistd.h>
 
@@ -22,8 +22,8 @@ std::string bar(long long done, long long total, int width = 20) {
 
 std::string line_for(const MigrationRow &m, bool tty) {
     std::ostringstream out;
-    out << "#" << m.id << " " << m.user << " " << m.state;
-    if (m.state == "syncing") {
+    out << "#" << m.id << " " << m.user << " " << to_string(m.state);
+    if (m.state == MigrationState::syncing) {
         if (tty)
             out << " " << bar(m.folders_done, m.folders_total);
         out << " folders " << m.folders_done << "/" << m.folders_total;
@@ -31,7 +31,7 @@ std::string line_for(const MigrationRow &m, bool tty) {
     out << " messages " << m.messages_copied << "/" << m.messages_total;
     if (!m.last_sync_at.empty())
         out << " last sync " << m.last_sync_at;
-    if (m.state == "failed")
+    if (m.state == MigrationState::failed)
         out << " next try " << m.next_sync_at << ": " << m.last_error.substr(0, 80);
     return out.str();
 }

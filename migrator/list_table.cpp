@@ -35,7 +35,7 @@ ListTable::ListTable(std::FILE *out) : out_(out) {
     buf_ += '\n';
 }
 
-void ListTable::add(const MigrationLine &m) {
+void ListTable::add(const MigrationListLine &m) {
     char id[24], messages[24];
     const bool cut = m.last_error.size() > 60;
     line(decimal(m.id, id), m.state, m.user, m.provider, decimal(m.messages_copied, messages),

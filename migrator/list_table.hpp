@@ -2,7 +2,7 @@
 // 70,000 lines, printf's parsing of the format was a third of the command's own CPU time.
 #pragma once
 
-#include "admin/migration_admin.hpp"
+#include "db/migrations_table.hpp"
 
 #include <cstdio>
 #include <string>
@@ -19,7 +19,7 @@ public:
     ListTable(const ListTable &) = delete;
     ListTable &operator=(const ListTable &) = delete;
 
-    void add(const MigrationLine &m);
+    void add(const MigrationListLine &m);
     void flush();
 
 private:

@@ -1,9 +1,10 @@
 #include "worker.hpp"
 
 #include "base/child_process.hpp"
+#include "base/fd.hpp"
 #include "config/config.hpp"
 #include "crypto/secrets.hpp"
-#include "db/migration_tasks.hpp"
+#include "db/migrations_table.hpp"
 #include "db/provider_guard.hpp"
 #include "db/providers_table.hpp"
 #include "db/schema.hpp"
@@ -108,7 +109,8 @@ struct Job {
     ClaimedTask task;
     std::atomic<bool> cancel{false};
     std::atomic<bool> done{false};
-    int done_fd = -1; // the worker's eventfd: a finished job wakes the main loop at once
+    int done_fd = -1; // the worker's eventfd (it owns it and outlives the job): a finished
+                      // job wakes the main loop at once
     std::thread thread;
 };
 
@@ -214,9 +216,10 @@ private:
     std::shared_ptr<const Setup> setup_;
     std::unique_ptr<Connection> conn_;
     std::unique_ptr<Connection> spare_;
+    // Before jobs_: the jobs write done_fd_ until they are joined.
+    Fd signal_fd_;
+    Fd done_fd_; // eventfd written by each job as it ends
     std::list<Job> jobs_;
-    int signal_fd_ = -1;
-    int done_fd_ = -1; // eventfd written by each job as it ends
     bool stopping_ = false;
 };
 
@@ -280,7 +283,7 @@ bool Worker::start_one(const ProviderConfig &provider) {
     job.conn = std::move(spare_);
     job.slot.emplace(std::move(*slot.value()));
     job.task = std::move(*claimed.value());
-    job.done_fd = done_fd_;
+    job.done_fd = done_fd_.get();
     job.thread = std::thread(run_job, std::ref(job));
     return true;
 }
@@ -312,12 +315,13 @@ void Worker::reap() {
 void Worker::wait_for_events() {
     // A NOTIFY (first login, admin action), a finished sync or a signal wakes us; the tick
     // only finds re-syncs and retries that came due.
-    pollfd fds[3] = {
-        {signal_fd_, POLLIN, 0}, {PQsocket(conn_->raw()), POLLIN, 0}, {done_fd_, POLLIN, 0}};
+    pollfd fds[3] = {{signal_fd_.get(), POLLIN, 0},
+                     {PQsocket(conn_->raw()), POLLIN, 0},
+                     {done_fd_.get(), POLLIN, 0}};
     ::poll(fds, 3, jobs_.empty() ? 15000 : 1000);
     if (fds[2].revents & POLLIN) {
         uint64_t n = 0;
-        (void)!::read(done_fd_, &n, sizeof n);
+        (void)!::read(done_fd_.get(), &n, sizeof n);
     }
     if (fds[1].revents & POLLIN) {
         PQconsumeInput(conn_->raw());
@@ -329,14 +333,14 @@ void Worker::wait_for_events() {
 }
 
 void Worker::wait_or_stop(std::chrono::seconds how_long) {
-    pollfd fd{signal_fd_, POLLIN, 0};
+    pollfd fd{signal_fd_.get(), POLLIN, 0};
     if (::poll(&fd, 1, static_cast<int>(how_long.count() * 1000)) > 0)
         handle_signal();
 }
 
 void Worker::handle_signal() {
     signalfd_siginfo si{};
-    if (::read(signal_fd_, &si, sizeof si) != sizeof si)
+    if (::read(signal_fd_.get(), &si, sizeof si) != sizeof si)
         return;
     if (si.ssi_signo == SIGHUP)
         reload();
@@ -381,8 +385,8 @@ int Worker::run() {
     for (int sig : {SIGTERM, SIGINT, SIGHUP})
         sigaddset(&set, sig);
     pthread_sigmask(SIG_BLOCK, &set, nullptr); // before any thread: all inherit it
-    signal_fd_ = ::signalfd(-1, &set, SFD_CLOEXEC);
-    done_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    signal_fd_.reset(::signalfd(-1, &set, SFD_CLOEXEC));
+    done_fd_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     log_line("worker: started as " + owner_ + (options_.once ? " (once)" : ""));
     while (!stopping_) {
         if (!conn_ || conn_->broken()) {
@@ -400,8 +404,6 @@ int Worker::run() {
         wait_for_events();
     }
     shutdown();
-    ::close(signal_fd_);
-    ::close(done_fd_);
     return 0;
 }
 

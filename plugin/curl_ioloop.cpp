@@ -31,25 +31,24 @@ struct CurlIoloop::Socket {
 };
 
 CurlIoloop::CurlIoloop(Fail fail) : fail_(std::move(fail)), multi_(curl_multi_init()) {
-    if (multi_ == nullptr)
+    if (!multi_)
         return;
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, on_timer);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+    curl_multi_setopt(multi_.get(), CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(multi_.get(), CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_.get(), CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(multi_.get(), CURLMOPT_TIMERDATA, this);
 }
 
 CurlIoloop::~CurlIoloop() {
     abandon_all();
     if (timeout_ != nullptr)
         timeout_remove(&timeout_);
-    if (multi_ != nullptr)
-        curl_multi_cleanup(multi_);
+    multi_.reset(); // may still call on_socket: before the sockets go
     sockets_.clear();
 }
 
 bool CurlIoloop::add(CURL *easy, void *context, DoneCallback done) {
-    if (multi_ == nullptr || curl_multi_add_handle(multi_, easy) != CURLM_OK)
+    if (!multi_ || curl_multi_add_handle(multi_.get(), easy) != CURLM_OK)
         return false;
     transfers_[easy] = {context, done};
     return true;
@@ -57,7 +56,7 @@ bool CurlIoloop::add(CURL *easy, void *context, DoneCallback done) {
 
 void CurlIoloop::abandon_all() {
     for (auto &[easy, t] : transfers_)
-        curl_multi_remove_handle(multi_, easy);
+        curl_multi_remove_handle(multi_.get(), easy);
     transfers_.clear();
 }
 
@@ -107,7 +106,7 @@ void CurlIoloop::action(curl_socket_t fd, int flags) {
     imapmig::run_guarded(
         [&] {
             int running = 0;
-            curl_multi_socket_action(multi_, fd, flags, &running);
+            curl_multi_socket_action(multi_.get(), fd, flags, &running);
             collect_done();
         },
         fail_);
@@ -115,7 +114,7 @@ void CurlIoloop::action(curl_socket_t fd, int flags) {
 
 void CurlIoloop::collect_done() {
     int left = 0;
-    while (CURLMsg *msg = curl_multi_info_read(multi_, &left)) {
+    while (CURLMsg *msg = curl_multi_info_read(multi_.get(), &left)) {
         if (msg->msg != CURLMSG_DONE)
             continue;
         CURL *easy = msg->easy_handle;
@@ -127,7 +126,7 @@ void CurlIoloop::collect_done() {
         if (curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK &&
             fd != CURL_SOCKET_BAD)
             sockets_.erase(fd);
-        curl_multi_remove_handle(multi_, easy);
+        curl_multi_remove_handle(multi_.get(), easy);
         if (it == transfers_.end())
             continue;
         const Transfer t = it->second;

@@ -38,7 +38,10 @@ private:
     void collect_done();
 
     Fail fail_;
-    CURLM *multi_ = nullptr;
+    struct MultiCleanup {
+        void operator()(CURLM *m) const { curl_multi_cleanup(m); }
+    };
+    std::unique_ptr<CURLM, MultiCleanup> multi_;
     struct timeout *timeout_ = nullptr;
     std::map<curl_socket_t, std::unique_ptr<Socket>> sockets_;
     struct Transfer {

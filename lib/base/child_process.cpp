@@ -22,12 +22,6 @@ namespace imapmig {
 
 namespace fs = std::filesystem;
 
-void Fd::reset(int fd) {
-    if (fd_ >= 0)
-        ::close(fd_);
-    fd_ = fd;
-}
-
 RunDir::~RunDir() {
     std::error_code ec;
     if (!path.empty())

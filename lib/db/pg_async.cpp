@@ -34,7 +34,7 @@ void AsyncSession::drop_watches() {
     write_watch_.reset();
 }
 
-void AsyncSession::query(const Statement &statement, std::vector<QueryParam> params, Done done,
+void AsyncSession::query(const Statement &statement, std::vector<Param> params, Done done,
                          bool binary_results) {
     waiting_.push_back({&statement, std::move(params), std::move(done), binary_results});
     arm_watchdog();
@@ -139,7 +139,7 @@ bool AsyncSession::send(Pending &p) {
     }
     std::vector<const char *> values;
     std::vector<int> lengths, formats;
-    for (const QueryParam &q : p.params) {
+    for (const Param &q : p.params) {
         values.push_back(q.is_null ? nullptr : q.value.c_str());
         lengths.push_back(static_cast<int>(q.value.size()));
         formats.push_back(q.is_binary ? 1 : 0);

@@ -21,21 +21,6 @@
 
 namespace imapmig {
 
-// A parameter the session keeps until the statement is sent: text, binary (bytea) or NULL.
-struct QueryParam {
-    QueryParam(std::string v) : value(std::move(v)) {}
-    QueryParam(const char *v) : value(v) {}
-    QueryParam(std::nullopt_t) : is_null(true) {}
-    static QueryParam binary(std::string bytes) {
-        QueryParam p(std::move(bytes));
-        p.is_binary = true;
-        return p;
-    }
-    std::string value;
-    bool is_null = false;
-    bool is_binary = false;
-};
-
 class AsyncSession {
 public:
     using Done = std::function<void(Result<Rows>)>;
@@ -50,7 +35,7 @@ public:
     AsyncSession &operator=(const AsyncSession &) = delete;
 
     // done runs later from the loop, never from inside query().
-    void query(const Statement &statement, std::vector<QueryParam> params, Done done,
+    void query(const Statement &statement, std::vector<Param> params, Done done,
                bool binary_results = false);
 
     size_t in_flight() const { return waiting_.size() + sent_.size(); }
@@ -61,7 +46,7 @@ public:
 private:
     struct Pending {
         const Statement *statement;
-        std::vector<QueryParam> params;
+        std::vector<Param> params;
         Done done;
         bool binary_results;
     };

@@ -62,20 +62,11 @@ Error Connection::error_for(std::string_view name, const PGresult *res) const {
 
 Result<Rows> Connection::exec(std::string_view name, const char *sql,
                               std::initializer_list<Param> params, bool binary_results) {
-    std::vector<std::string> storage; // libpq wants NUL-terminated text values
-    storage.reserve(params.size());
     std::vector<const char *> values;
     std::vector<int> lengths, formats;
     for (const Param &p : params) {
-        if (p.is_null) {
-            values.push_back(nullptr);
-            lengths.push_back(0);
-            formats.push_back(0);
-            continue;
-        }
-        storage.emplace_back(p.value);
-        values.push_back(storage.back().c_str());
-        lengths.push_back(static_cast<int>(p.value.size()));
+        values.push_back(p.is_null ? nullptr : p.value.c_str());
+        lengths.push_back(p.is_null ? 0 : static_cast<int>(p.value.size()));
         formats.push_back(p.is_binary ? 1 : 0);
     }
     PGresult *res =
@@ -118,46 +109,62 @@ Result<void> Transaction::commit() {
     return {};
 }
 
-std::string redact_conninfo(const std::string &conninfo) {
-    if (conninfo.find("://") != std::string::npos) {
-        // URI form: postgresql://user:secret@host/db
-        auto scheme_end = conninfo.find("://") + 3;
-        auto at = conninfo.find('@', scheme_end);
-        auto colon = conninfo.find(':', scheme_end);
-        if (at != std::string::npos && colon != std::string::npos && colon < at)
-            return conninfo.substr(0, colon + 1) + "***" + conninfo.substr(at);
-        return conninfo;
+std::string pg_text_array(const std::vector<std::string> &items) {
+    std::string out = "{";
+    for (size_t i = 0; i < items.size(); ++i) {
+        out += i ? ",\"" : "\"";
+        for (char c : items[i]) {
+            if (c == '"' || c == '\\')
+                out += '\\';
+            out += c;
+        }
+        out += '"';
     }
+    return out + "}";
+}
+
+namespace {
+
+struct ConninfoOptionsFree {
+    void operator()(PQconninfoOption *o) const { PQconninfoFree(o); }
+};
+
+// A value as libpq's key=value syntax wants it: quoted when empty or holding a space, a quote
+// or a backslash.
+std::string conninfo_value(std::string_view v) {
+    if (!v.empty() && v.find_first_of(" \t\n\r\f\v'\\") == std::string_view::npos)
+        return std::string(v);
+    std::string out = "'";
+    for (char c : v) {
+        if (c == '\'' || c == '\\')
+            out += '\\';
+        out += c;
+    }
+    return out + "'";
+}
+
+} // namespace
+
+std::string redact_conninfo(const std::string &conninfo) {
+    // libpq's own parser, so that every form it accepts (key=value, URI, a password in a URI's
+    // user info or query) is read the way it reads it. Rebuilt as key=value from the options
+    // set; libpq marks the secret ones (password, sslpassword) with dispchar '*'.
+    char *raw_error = nullptr;
+    std::unique_ptr<PQconninfoOption, ConninfoOptionsFree> options(
+        PQconninfoParse(conninfo.c_str(), &raw_error));
+    PQfreemem(raw_error); // may name a part of the conninfo: never shown
+    if (!options)
+        return "(a conninfo libpq cannot parse)";
     std::string out;
-    size_t pos = 0;
-    while (pos < conninfo.size()) {
-        size_t eq = conninfo.find('=', pos);
-        if (eq == std::string::npos) {
-            out += conninfo.substr(pos);
-            break;
-        }
-        std::string key = conninfo.substr(pos, eq - pos);
-        size_t kstart = key.find_first_not_of(" \t");
-        std::string trimmed = kstart == std::string::npos ? "" : key.substr(kstart);
-        while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\t'))
-            trimmed.pop_back();
-        size_t vstart = conninfo.find_first_not_of(" \t", eq + 1);
-        size_t vend = vstart;
-        if (vstart != std::string::npos && conninfo[vstart] == '\'') {
-            vend = vstart + 1;
-            while (vend < conninfo.size() && conninfo[vend] != '\'')
-                vend += conninfo[vend] == '\\' ? 2 : 1;
-            vend = std::min(vend + 1, conninfo.size());
-        } else if (vstart != std::string::npos) {
-            vend = conninfo.find_first_of(" \t", vstart);
-            if (vend == std::string::npos)
-                vend = conninfo.size();
-        } else {
-            vstart = vend = conninfo.size();
-        }
-        out += key + "=";
-        out += trimmed == "password" ? "***" : conninfo.substr(vstart, vend - vstart);
-        pos = vend;
+    for (const PQconninfoOption *o = options.get(); o->keyword != nullptr; ++o) {
+        if (o->val == nullptr)
+            continue;
+        const bool secret =
+            std::string_view(o->dispchar) == "*" || std::string_view(o->keyword) == "password";
+        out += out.empty() ? "" : " ";
+        out += o->keyword;
+        out += '=';
+        out += secret ? "***" : conninfo_value(o->val);
     }
     return out;
 }

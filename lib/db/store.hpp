@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace imapmig {
 
@@ -41,18 +42,21 @@ private:
     std::unique_ptr<PGresult, PgResultClearer> res_;
 };
 
-// A parameter: text, binary (bytea) or NULL.
+// A statement parameter: text, binary (bytea) or NULL. The one parameter type of both the
+// blocking Connection and the pipelined AsyncSession (db/pg_async.hpp). It owns its bytes: the
+// asynchronous session sends it later, and libpq wants NUL-terminated text anyway.
 struct Param {
+    Param(std::string v) : value(std::move(v)) {}
     Param(std::string_view v) : value(v) {}
     Param(const char *v) : value(v) {}
-    Param(const std::string &v) : value(v) {}
     Param(std::nullopt_t) : is_null(true) {}
-    static Param binary(std::string_view bytes) {
-        Param p(bytes);
+    static Param binary(std::string bytes) {
+        Param p(std::move(bytes));
         p.is_binary = true;
         return p;
     }
-    std::string_view value;
+    static Param binary(std::string_view bytes) { return binary(std::string(bytes)); }
+    std::string value;
     bool is_null = false;
     bool is_binary = false;
 };
@@ -110,7 +114,11 @@ Error statement_error(std::string_view name, const PGresult *res, const PGconn *
 // A failed connection attempt as an Error, naming the server without its password.
 Error connection_error(const std::string &conninfo, const PGconn *conn);
 
-// The conninfo with any password=... value masked, for messages.
+// A text[] literal for parameters: {"a","b"}.
+std::string pg_text_array(const std::vector<std::string> &items);
+
+// The conninfo as libpq reads it, with secret values (password, sslpassword) masked, for
+// messages; nothing of a conninfo libpq cannot parse.
 std::string redact_conninfo(const std::string &conninfo);
 
 } // namespace imapmig

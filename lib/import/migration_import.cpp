@@ -1,6 +1,6 @@
 #include "import/migration_import.hpp"
 
-#include "db/migration_tasks.hpp"
+#include "db/migrations_table.hpp"
 #include "import/csv_parser.hpp"
 
 #include <algorithm>
@@ -64,12 +64,6 @@ struct Target {
 };
 using Checked = std::optional<Target>;
 
-struct AccountInfo {
-    std::string id;
-    std::string domain;
-    bool has_task = false;
-};
-
 // Checks lines against the database and the config, remembering what the file itself claims.
 class MigrationChecker {
 public:
@@ -84,11 +78,11 @@ public:
         if (!account.value())
             return none(out, l, "address",
                         "account " + l.address.str() + " does not exist here (import it first)");
-        const AccountInfo &a = *account.value();
+        const AccountMigrationInfo &a = *account.value();
         const ProviderConfig *provider = provider_for(l, a, out);
         if (provider == nullptr)
             return Checked();
-        if (a.has_task || !accounts_.insert(a.id).second) {
+        if (a.has_task || !accounts_.insert(a.account_id).second) {
             if (options_.continue_if_exists) {
                 ++out.skipped;
                 return Checked();
@@ -103,7 +97,7 @@ public:
         if (taken.value())
             return none(out, l, "old login",
                         "this old login already has a migration task for another account");
-        return Checked(Target{a.id, provider});
+        return Checked(Target{a.account_id, provider});
     }
 
 private:
@@ -113,21 +107,11 @@ private:
         return Checked();
     }
 
-    Result<std::optional<AccountInfo>> lookup(const std::string &address) {
-        auto rows = c_.exec("migration csv account",
-                            "SELECT a.id, d.name, EXISTS (SELECT 1 FROM migrations m "
-                            "WHERE m.account_id = a.id) FROM accounts a "
-                            "JOIN domains d ON d.id = a.domain_id WHERE a.address = $1",
-                            {address});
-        if (!rows)
-            return rows.error();
-        if (rows.value().empty())
-            return std::optional<AccountInfo>();
-        return std::optional(AccountInfo{rows.value().str(0, 0), rows.value().str(0, 1),
-                                         rows.value().boolean(0, 2)});
+    Result<std::optional<AccountMigrationInfo>> lookup(const std::string &address) {
+        return account_migration_info(c_, address);
     }
 
-    const ProviderConfig *provider_for(const MigrationLine &l, const AccountInfo &a,
+    const ProviderConfig *provider_for(const MigrationLine &l, const AccountMigrationInfo &a,
                                        MigrationImportResult &out) {
         auto route = config_.route_for_old_domain(l.old_login.domain);
         if (route.provider == nullptr) {
@@ -151,12 +135,7 @@ private:
     Result<bool> login_taken(const ProviderConfig &p, const std::string &old_login) {
         if (!logins_.insert(p.name + "\n" + old_login).second)
             return true;
-        auto rows = c_.exec("migration csv old login",
-                            "SELECT 1 FROM migrations WHERE provider = $1 AND old_login = $2",
-                            {p.name, old_login});
-        if (!rows)
-            return rows.error();
-        return !rows.value().empty();
+        return old_login_has_task(c_, p.name, old_login);
     }
 
     Connection &c_;

@@ -5,7 +5,7 @@
 //
 // The account <address> must exist here; the old login's domain must be declared under a
 // provider that serves the account's domain (a domains entry whose local_domain it is).
-// Tasks are created exactly as the login path creates them (migration_tasks.hpp).
+// Tasks are created exactly as the login path creates them (db/migrations_table.hpp).
 #pragma once
 
 #include "base/address.hpp"

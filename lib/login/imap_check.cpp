@@ -176,10 +176,10 @@ std::unique_ptr<LoginCheckHandle> LoginCheckHandle::create(const ProviderConfig 
     static_assert(CURL_ERROR_SIZE <= 256);
     global_init_once();
     auto h = std::make_unique<LoginCheckHandle>();
-    h->curl_ = curl_easy_init();
-    if (h->curl_ == nullptr)
+    h->curl_.reset(curl_easy_init());
+    if (!h->curl_)
         return nullptr;
-    CURL *c = h->curl_;
+    CURL *c = h->curl_.get();
     h->url_ = std::string(p.security == TlsMode::tls ? "imaps://" : "imap://") + p.host + ":" +
               std::to_string(p.port) + "/";
     h->user_ = std::string(login);
@@ -208,15 +208,14 @@ std::unique_ptr<LoginCheckHandle> LoginCheckHandle::create(const ProviderConfig 
     return h;
 }
 
-LoginCheckHandle::~LoginCheckHandle() {
-    if (curl_ != nullptr)
-        curl_easy_cleanup(curl_);
+void LoginCheckHandle::CurlCleanup::operator()(CURL *c) const {
+    curl_easy_cleanup(c);
 }
 
 CheckResult LoginCheckHandle::finish(int curl_code, int wait_for_logout_seconds) {
     CheckResult result = classify_login(curl_code, transcript_, errbuf_.data());
     if (result.outcome == CheckOutcome::accepted)
-        send_logout(curl_, wait_for_logout_seconds);
+        send_logout(curl_.get(), wait_for_logout_seconds);
     return result;
 }
 
@@ -225,7 +224,7 @@ CheckResult LoginCheckHandle::finish_own_login(int curl_code, std::string_view l
     if (curl_code != CURLE_OK || transcript_.preauth)
         return finish(curl_code, 0);
     curl_socket_t sock = CURL_SOCKET_BAD;
-    if (curl_easy_getinfo(curl_, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK ||
+    if (curl_easy_getinfo(curl_.get(), CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK ||
         sock == CURL_SOCKET_BAD)
         return {CheckOutcome::temporary, "no connection after the greeting"};
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
@@ -234,7 +233,7 @@ CheckResult LoginCheckHandle::finish_own_login(int curl_code, std::string_view l
     channel.send = [&](std::string_view data) {
         while (!data.empty() && std::chrono::steady_clock::now() < deadline) {
             size_t sent = 0;
-            CURLcode rc = curl_easy_send(curl_, data.data(), data.size(), &sent);
+            CURLcode rc = curl_easy_send(curl_.get(), data.data(), data.size(), &sent);
             if (rc == CURLE_AGAIN) {
                 pollfd pfd{sock, POLLOUT, 0};
                 poll(&pfd, 1, 200);
@@ -257,7 +256,7 @@ CheckResult LoginCheckHandle::finish_own_login(int curl_code, std::string_view l
             if (buffer.size() > 65536)
                 return false; // not IMAP
             size_t got = 0;
-            CURLcode rc = curl_easy_recv(curl_, chunk.data(), chunk.size(), &got);
+            CURLcode rc = curl_easy_recv(curl_.get(), chunk.data(), chunk.size(), &got);
             if (rc == CURLE_AGAIN) {
                 pollfd pfd{sock, POLLIN, 0};
                 poll(&pfd, 1, 200);

@@ -63,11 +63,11 @@ public:
                                                     std::string_view login,
                                                     const SecretString &password,
                                                     bool own_login_allowed = false);
-    ~LoginCheckHandle();
+    ~LoginCheckHandle() = default;
     LoginCheckHandle(const LoginCheckHandle &) = delete;
     LoginCheckHandle &operator=(const LoginCheckHandle &) = delete;
 
-    CURL *easy() const { return curl_; }
+    CURL *easy() const { return curl_.get(); }
     // The outcome once the transfer ended with curl_code. After a successful login, LOGOUT is
     // sent; wait_for_logout_seconds > 0 also reads its reply (blocking callers only).
     CheckResult finish(int curl_code, int wait_for_logout_seconds);
@@ -79,11 +79,16 @@ public:
     LoginCheckHandle() = default; // empty; create() fills it
 
 private:
-    CURL *curl_ = nullptr;
+    struct CurlCleanup {
+        void operator()(CURL *c) const; // curl_easy_cleanup
+    };
     std::string url_, user_;
     LoginTranscript transcript_;
     bool own_login_ = false;
     std::array<char, 256> errbuf_{}; // CURL_ERROR_SIZE
+    // Last, so destroyed first: curl_easy_cleanup may still write the transcript (debug
+    // callback) and the error buffer.
+    std::unique_ptr<CURL, CurlCleanup> curl_;
 };
 
 // Maps a finished libcurl login onto an outcome. Success is a tagged OK to the LOGIN or

@@ -2,7 +2,7 @@
 
 #include "base/address.hpp"
 #include "crypto/passwords.hpp"
-#include "db/migration_tasks.hpp"
+#include "db/migrations_table.hpp"
 #include "db/provider_guard.hpp"
 #include "login/client_key.hpp"
 #include "loop/guarded.hpp"

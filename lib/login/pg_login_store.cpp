@@ -1,5 +1,6 @@
 #include "login/pg_login_store.hpp"
 
+#include "db/migrations_table.hpp"
 #include "db/provider_guard.hpp"
 
 #include <algorithm>
@@ -9,16 +10,8 @@ namespace imapmig {
 
 namespace {
 
-// The local passdb answers for existing accounts; this sees the ones it may have missed.
-const Statement account_lookup_statement{
-    "account lookup", "SELECT a.password, a.enabled AND d.enabled, m.id IS NOT NULL "
-                      "FROM accounts a LEFT JOIN domains d ON d.id = a.domain_id "
-                      "LEFT JOIN migrations m ON m.account_id = a.id AND m.old_login = $2 "
-                      "WHERE a.username = $1"};
-
-StoredAccount stored_account(const Rows &r) {
-    return {r.str(0, 0), r.boolean(0, 1), r.boolean(0, 2)};
-}
+// The statements on accounts and migrations (account lookup, creation, migration lookup) are
+// db/migrations_table's, with the readers of their rows; the throttle's are here.
 
 // schema/0003: one statement reads and counts, under the rows' locks.
 const Statement check_reserve_statement{
@@ -60,62 +53,6 @@ const Statement check_void_statement{
 const Statement login_failures_clear_statement{
     "login failures clear", "DELETE FROM login_check_failures WHERE kind = 'user' AND key = $1"};
 
-// The domain (created when allowed and missing), the account, the migration task, its event
-// and the worker's wake-up, as one statement and so one transaction. Returns one row (domain
-// enabled, domain created, account id, migration id), or none when the domain is missing: not
-// allowed to create it, or created concurrently after this statement's snapshot. A NULL
-// account id means a concurrent first login created the account.
-const Statement account_create_statement{
-    "account create",
-    "WITH new_domain AS ("
-    "  INSERT INTO domains (name, default_mailbox_quota_mb)"
-    "  SELECT $1, $2::bigint WHERE $3::boolean"
-    "    AND NOT EXISTS (SELECT 1 FROM domains WHERE name = $1)"
-    "  ON CONFLICT (name) DO NOTHING"
-    "  RETURNING id, enabled, default_mailbox_quota_mb), "
-    "domain AS ("
-    "  SELECT id, enabled, default_mailbox_quota_mb, true AS created FROM new_domain"
-    "  UNION ALL"
-    "  SELECT id, enabled, default_mailbox_quota_mb, false FROM domains WHERE name = $1), "
-    "account AS ("
-    "  INSERT INTO accounts (username, address, domain_id, password, quota_mb)"
-    "  SELECT $4, $4, id, $5, default_mailbox_quota_mb FROM domain WHERE enabled"
-    "  ON CONFLICT DO NOTHING RETURNING id), "
-    "migration AS ("
-    "  INSERT INTO migrations (account_id, provider, old_login, secret, secret_key_id,"
-    "                          proxy_until_synced)"
-    "  SELECT id, $6, $7, $8, $9, $11::boolean FROM account RETURNING id), "
-    // The proxy's endpoint, for the SQL passdb; written only when it changed, so that first
-    // logins do not queue on the provider's row.
-    "provider AS ("
-    "  INSERT INTO providers (name, host, imap_port, pop3_port, security, verify_certificate)"
-    "  SELECT $6, $12, $13::integer, $14::integer, $15, $16::boolean"
-    "  WHERE $11::boolean AND NOT EXISTS (SELECT 1 FROM providers WHERE name = $6"
-    "    AND host = $12 AND imap_port = $13::integer AND pop3_port = $14::integer"
-    "    AND security = $15 AND verify_certificate = $16::boolean)"
-    "  ON CONFLICT (name) DO UPDATE SET host = EXCLUDED.host, imap_port = EXCLUDED.imap_port,"
-    "    pop3_port = EXCLUDED.pop3_port, security = EXCLUDED.security,"
-    "    verify_certificate = EXCLUDED.verify_certificate, updated_at = now()), "
-    "event AS ("
-    "  INSERT INTO migration_events (migration_id, kind, message)"
-    "  SELECT id, 'created', $10 FROM migration) "
-    "SELECT d.enabled, d.created, (SELECT id FROM account), (SELECT id FROM migration),"
-    "  (SELECT count(*) FROM (SELECT pg_notify('imap_migration', id::text) FROM migration) n) "
-    "FROM domain d"};
-
-std::optional<CreatedAccount> created_account(const Rows &r) {
-    if (r.empty())
-        return std::nullopt;
-    CreatedAccount out{r.boolean(0, 0), r.boolean(0, 1), std::nullopt};
-    if (!r.is_null(0, 2))
-        out.migration_id = r.str(0, 3);
-    return out;
-}
-
-const Statement migration_lookup_statement{
-    "migration lookup", "SELECT m.id FROM accounts a JOIN migrations m ON m.account_id = a.id "
-                        "WHERE a.username = $1 AND m.provider = $2 AND m.old_login = $3"};
-
 // Turns a reply of T into a reply of rows read by read.
 template <class T, class Read> AsyncSession::Done reading(LoginStore::Reply<T> reply, Read read) {
     return [reply = std::move(reply), read](Result<Rows> r) {
@@ -143,16 +80,18 @@ LoginStore::Lane PgLoginStore::pick_lane() {
 void PgLoginStore::find_account(Lane lane, const std::string &local_address,
                                 const std::string &old_login,
                                 Reply<std::optional<StoredAccount>> reply) {
-    session(lane).query(account_lookup_statement, {local_address, old_login},
+    session(lane).query(login_account_lookup_statement, {local_address, old_login},
                         reading(std::move(reply), [](const Rows &r) {
-                            return r.empty() ? std::nullopt
-                                             : std::optional<StoredAccount>(stored_account(r));
+                            auto row = read_login_account(r);
+                            return row ? std::optional<StoredAccount>(StoredAccount{
+                                             row->password_hash, row->enabled, row->ours})
+                                       : std::nullopt;
                         }));
 }
 
 void PgLoginStore::reserve_check(Lane lane, const CheckLimits &l, Reply<Reservation> reply) {
     session(lane).query(check_reserve_statement,
-                        {l.ip.empty() ? QueryParam(std::nullopt) : QueryParam(l.ip),
+                        {l.ip.empty() ? Param(std::nullopt) : Param(l.ip),
                          std::to_string(l.ip_limit), l.login, std::to_string(l.login_limit),
                          std::to_string(l.window_seconds), std::to_string(l.stale_seconds)},
                         reading(std::move(reply), reservation));
@@ -228,25 +167,26 @@ void PgLoginStore::create_account(Lane lane, const NewAccount &a,
                                   Reply<std::optional<CreatedAccount>> reply) {
     const ProxyTarget none;
     const ProxyTarget &p = a.proxy ? *a.proxy : none;
-    session(lane).query(account_create_statement,
-                        {a.local_domain, std::to_string(a.domain_quota_mb),
-                         a.may_create_domain ? "true" : "false", a.local_address, a.password_hash,
-                         a.provider, a.old_login, QueryParam::binary(a.sealed_secret),
-                         a.secret_key_id, a.event_message, a.proxy ? "true" : "false", p.host,
-                         std::to_string(p.imap_port), std::to_string(p.pop3_port),
-                         std::string(to_string(p.security)),
-                         p.verify_certificate ? "true" : "false"},
-                        reading(std::move(reply), created_account));
+    session(lane).query(
+        login_account_create_statement,
+        {a.local_domain, std::to_string(a.domain_quota_mb), a.may_create_domain ? "true" : "false",
+         a.local_address, a.password_hash, a.provider, a.old_login, Param::binary(a.sealed_secret),
+         a.secret_key_id, a.event_message, a.proxy ? "true" : "false", p.host,
+         std::to_string(p.imap_port), std::to_string(p.pop3_port),
+         std::string(to_string(p.security)), p.verify_certificate ? "true" : "false"},
+        reading(std::move(reply), [](const Rows &r) {
+            auto row = read_login_created(r);
+            return row ? std::optional<CreatedAccount>(CreatedAccount{
+                             row->domain_enabled, row->domain_created, row->migration_id})
+                       : std::nullopt;
+        }));
 }
 
 void PgLoginStore::find_migration(Lane lane, const std::string &local_address,
                                   const std::string &provider, const std::string &old_login,
                                   Reply<std::optional<std::string>> reply) {
-    session(lane).query(migration_lookup_statement, {local_address, provider, old_login},
-                        reading(std::move(reply), [](const Rows &r) {
-                            return r.empty() ? std::nullopt
-                                             : std::optional<std::string>(r.str(0, 0));
-                        }));
+    session(lane).query(login_migration_lookup_statement, {local_address, provider, old_login},
+                        reading(std::move(reply), read_login_migration_id));
 }
 
 } // namespace imapmig

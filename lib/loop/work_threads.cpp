@@ -12,10 +12,10 @@
 namespace imapmig {
 
 WorkThreads::WorkThreads(EventLoop &loop, int threads) {
-    notify_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (notify_fd_ < 0)
+    notify_fd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!notify_fd_.valid())
         throw std::runtime_error("work threads: eventfd failed");
-    watch_ = loop.watch(notify_fd_, EventLoop::Ready::read, [this] { on_notified(); });
+    watch_ = loop.watch(notify_fd_.get(), EventLoop::Ready::read, [this] { on_notified(); });
     // The threads take no signals (the host process handles them on its own thread) and
     // small stacks: Dovecot's vsz_limit counts every reserved byte.
     sigset_t all, old;
@@ -34,15 +34,13 @@ WorkThreads::WorkThreads(EventLoop &loop, int threads) {
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
     if (threads_.empty()) {
         watch_.reset();
-        close(notify_fd_);
         throw std::runtime_error("work threads: cannot start a thread");
     }
 }
 
 WorkThreads::~WorkThreads() {
     stop();
-    watch_.reset();
-    close(notify_fd_);
+    watch_.reset(); // before the descriptor it watches closes
 }
 
 void *WorkThreads::thread_main(void *self) {
@@ -75,13 +73,13 @@ void WorkThreads::run() {
         lock.lock();
         finished_.push_back(std::move(job));
         const uint64_t one = 1;
-        (void)!write(notify_fd_, &one, sizeof one);
+        (void)!write(notify_fd_.get(), &one, sizeof one);
     }
 }
 
 void WorkThreads::on_notified() {
     uint64_t count;
-    (void)!read(notify_fd_, &count, sizeof count);
+    (void)!read(notify_fd_.get(), &count, sizeof count);
     std::deque<Job> finished;
     {
         std::lock_guard lock(mutex_);

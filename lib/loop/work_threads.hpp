@@ -3,6 +3,7 @@
 // Free of Dovecot: the auth process hands it Dovecot's ioloop as an EventLoop.
 #pragma once
 
+#include "base/fd.hpp"
 #include "loop/event_loop.hpp"
 
 #include <condition_variable>
@@ -45,7 +46,7 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;
-    int notify_fd_ = -1; // an eventfd: work done, the loop collects it
+    Fd notify_fd_; // an eventfd: work done, the loop collects it
     std::unique_ptr<EventLoop::Handle> watch_;
 };
 

@@ -2,6 +2,8 @@
 // records it in the database.
 #pragma once
 
+#include "db/migrations_table.hpp" // VerifiedMark
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -31,13 +33,6 @@ struct FolderCheck {
     // Every old message up to this UID (of this UIDVALIDITY) was seen on the new server once:
     // later runs check only the old messages after it, so what the user deletes or moves in
     // the new mailbox is not reported as missing.
-    long long uidvalidity = 0;
-    long long verified_uid = 0;
-};
-
-// What an earlier verification established for one old folder (migration_folders).
-struct VerifiedMark {
-    std::string old_name;
     long long uidvalidity = 0;
     long long verified_uid = 0;
 };

@@ -1,10 +1,13 @@
 // The worker's side of the migrations table: claiming due tasks under a lease (several workers
-// on several hosts share one database), progress heartbeats, and recording each run's outcome.
-// Every update is guarded by the lease: an admin who stops or deletes a task takes it away.
+// on several hosts share one database), progress heartbeats, and recording each run's outcome,
+// with the decisions that belong to the sync (retry backoff, counters, outcome -> state). The
+// statements are db/migrations_table's. Every update is guarded by the lease: an admin who
+// stops or deletes a task takes it away.
 #pragma once
 
 #include "base/error.hpp"
 #include "crypto/secrets.hpp"
+#include "db/migrations_table.hpp"
 #include "db/store.hpp"
 #include "sync/sync_progress.hpp"
 
@@ -14,22 +17,6 @@
 #include <vector>
 
 namespace imapmig {
-
-struct ClaimedTask {
-    long long id = 0;
-    std::string provider;
-    std::string old_login;
-    std::string local_user;
-    SealedSecret secret; // empty blob when the secret was wiped
-    bool finish_requested = false;
-    std::string previous_state;
-    int attempts = 0;
-    long long messages_before = 0;      // copied by earlier runs
-    std::string sync_identity;          // never reused; binds the sync state (state_identity.hpp)
-    bool legacy_state_ok = false;       // existed before identities: may adopt an unmarked state
-    std::vector<VerifiedMark> verified; // what earlier runs' verifications established
-    bool verification_baseline = false; // take the new mailbox as it is (migrations accept)
-};
 
 class TaskQueue {
 public:
@@ -53,17 +40,10 @@ public:
     Result<void> record(const ClaimedTask &task, const SyncReport &report, int interval_minutes);
 
 private:
-    Result<void> event(long long id, const std::string &kind, const std::string &message,
-                       std::optional<long long> copied, std::optional<long long> duration_ms);
     Connection &conn_;
     std::string owner_;
     std::chrono::seconds lease_;
 };
-
-// The statement TaskQueue::claim runs: $1 lease owner, $2 providers (text[]), $3 lease seconds. One
-// row (the claimed task) or none. Public so that bench/scale_bench times and explains exactly what
-// the worker runs.
-extern const char *const task_claim_sql;
 
 // The copied counter a run leaves: before + this run, raised to what the new mailbox is known
 // to hold after a synced run.
@@ -72,7 +52,4 @@ long long messages_copied_after(const ClaimedTask &task, SyncOutcome outcome,
 
 // Retry delay after `attempts` consecutive failures: 1 min doubling, capped at 6 h.
 std::chrono::seconds retry_backoff(int attempts);
-// A text[] literal for parameters: {"a","b"}.
-std::string pg_text_array(const std::vector<std::string> &items);
-
 } // namespace imapmig

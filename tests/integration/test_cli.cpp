@@ -88,7 +88,7 @@ TEST_CASE("check-config, key generate and db commands", "[integration][cli]") {
     CHECK(down.err.find("Sekr1t") == std::string::npos);
 }
 
-// The table is built by hand from binary results (lib/admin/migration_admin.cpp,
+// The table is built by hand from binary results (lib/db/migrations_table.cpp,
 // migrator/list_table.cpp) and must stay byte for byte what printf printed from to_char's text:
 // timestamps either side of 2000-01-01 (the binary epoch), BC, past 9999 and infinite, in a zone
 // with a half-hour offset; names and errors longer than their columns.

@@ -6,7 +6,7 @@
 
 #include "crypto/passwords.hpp"
 #include "crypto/secrets.hpp"
-#include "db/migration_tasks.hpp"
+#include "db/migrations_table.hpp"
 
 #include <catch2/catch.hpp>
 

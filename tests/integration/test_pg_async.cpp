@@ -74,7 +74,7 @@ TEST_CASE("AsyncSession pipelines statements and keeps each failure to its own",
     const std::string bytes("a\0b\xff", 4);
     std::optional<std::string> echoed;
     session.query(
-        echo_bytes_statement, {QueryParam::binary(bytes)},
+        echo_bytes_statement, {Param::binary(bytes)},
         [&](Result<Rows> r) {
             REQUIRE(r);
             echoed = std::string(r.value().bytes(0, 0));
