@@ -696,7 +696,8 @@ Field<SyncConfig> folder_exclude_field() {
                     if (!node.IsScalar() || node.Scalar().empty()) {
                         l.error(line, path,
                                 "expected a regular expression or a special use such as "
-                                "\\Junk, got " + describe(node));
+                                "\\Junk, got " +
+                                    describe(node));
                         ok = false;
                         continue;
                     }

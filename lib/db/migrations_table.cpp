@@ -222,9 +222,8 @@ Result<std::optional<ClaimedTask>> claim_migration(Connection &conn, const std::
     if (!marks)
         return marks.error();
     for (int i = 0; i < marks.value().count(); ++i)
-        t.verified.push_back(
-            {marks.value().str(i, 0), marks.value().integer(i, 1), marks.value().integer(i, 2),
-             marks.value().str(i, 3)});
+        t.verified.push_back({marks.value().str(i, 0), marks.value().integer(i, 1),
+                              marks.value().integer(i, 2), marks.value().str(i, 3)});
     if (auto e = insert_migration_event(conn, t.id, "sync_started", "claimed by " + owner,
                                         std::nullopt, std::nullopt);
         !e)

@@ -114,9 +114,9 @@ Result<FolderCopyResult> copy_renamed_folders(const SyncRequest &rq, const Folde
     if (!old_session)
         return old_session.error();
     const LocalImapConfig &local = *rq.config.local_imap;
-    auto new_session = ImapSession::open(local_imap_endpoint(local),
-                                         rq.task.local_user + "*" + local.master_user,
-                                         rq.master_password);
+    auto new_session =
+        ImapSession::open(local_imap_endpoint(local), rq.task.local_user + "*" + local.master_user,
+                          rq.master_password);
     if (!new_session)
         return temporary_error("logging in to the new server: " + new_session.error().message);
     ImapSession &from = old_session.value();

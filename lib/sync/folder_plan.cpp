@@ -90,8 +90,7 @@ void keep_earlier_destinations(FolderPlan &plan, const std::vector<ListedFolder>
     FolderPlan plain = plan; // where a folder goes by its name alone
     plain.renames.clear();
     for (const auto &f : old_folders) {
-        const std::string natural =
-            new_folder_name(f.name, f.separator, plan.new_separator, plain);
+        const std::string natural = new_folder_name(f.name, f.separator, plan.new_separator, plain);
         const std::string planned = new_folder_name(f.name, f.separator, plan.new_separator, plan);
         std::string recorded;
         for (const auto &mark : marks)

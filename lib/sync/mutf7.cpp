@@ -39,9 +39,11 @@ std::optional<std::vector<uint32_t>> code_points(std::string_view s) {
     std::vector<uint32_t> out;
     for (size_t i = 0; i < s.size();) {
         const auto b = static_cast<unsigned char>(s[i]);
-        int extra = b < 0x80 ? 0 : (b & 0xE0) == 0xC0 ? 1 : (b & 0xF0) == 0xE0 ? 2
-                               : (b & 0xF8) == 0xF0   ? 3
-                                                      : -1;
+        int extra = b < 0x80             ? 0
+                    : (b & 0xE0) == 0xC0 ? 1
+                    : (b & 0xF0) == 0xE0 ? 2
+                    : (b & 0xF8) == 0xF0 ? 3
+                                         : -1;
         if (extra < 0 || i + static_cast<size_t>(extra) >= s.size())
             return std::nullopt;
         uint32_t cp = extra == 0 ? b : b & (0x3F >> extra);

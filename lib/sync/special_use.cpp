@@ -211,8 +211,8 @@ bool marked(const ListedFolder &f, const std::string &use) {
 // the folders' names.
 bool any_marked(const std::vector<ListedFolder> &folders) {
     for (const auto &f : folders)
-        for (const auto &use : {"\\Sent", "\\Drafts", "\\Trash", "\\Junk", "\\Archive", "\\All",
-                                "\\Flagged"})
+        for (const auto &use :
+             {"\\Sent", "\\Drafts", "\\Trash", "\\Junk", "\\Archive", "\\All", "\\Flagged"})
             if (marked(f, use))
                 return true;
     return false;

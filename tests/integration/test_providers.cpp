@@ -397,9 +397,9 @@ TEST_CASE("providers: dsync: every message exact after the first sync and a re-s
 // without them and every other message arrives exactly.
 TEST_CASE("providers: folder_exclude leaves out folders by their special use",
           "[integration][providers]") {
-    const std::vector<std::pair<Provider, std::string>> cases = {
-        {Provider::courier, "offlineimap"}, {Provider::courier, "dsync"},
-        {Provider::cyrus_under, "dsync"}};
+    const std::vector<std::pair<Provider, std::string>> cases = {{Provider::courier, "offlineimap"},
+                                                                 {Provider::courier, "dsync"},
+                                                                 {Provider::cyrus_under, "dsync"}};
     for (const auto &[p, engine] : cases) {
         std::size_t corpus_messages = 0;
         auto server = seeded_provider(p, corpus_messages);

@@ -311,8 +311,7 @@ SyncReport run_dsync(const SyncRequest &rq, const std::atomic<bool> &cancel,
             report.outcome = SyncOutcome::failed;
             report.complete = false;
             report.error = "copying the folders that change their name (" +
-                           describe_renames(prepared.value().plan) +
-                           "): " + copied.error().message;
+                           describe_renames(prepared.value().plan) + "): " + copied.error().message;
         } else {
             report.progress.messages_copied += copied.value().copied;
         }

@@ -117,8 +117,7 @@ MIGRATOR = )PY" +
            json_quote(migrator_binary) + "\nCONFIG = " + json_quote(config_path) +
            "\nEXCLUDE = " + exclude_program(sync) + "\nINCLUDE = " + include +
            "\nOLD_PREFIX = " + json_quote(plan.old_namespace.prefix) + "\nRENAMES = " + renames +
-           "\nEXCLUDED_OLD = " + excluded +
-           std::string(folder_pattern_python()) + R"PY(
+           "\nEXCLUDED_OLD = " + excluded + std::string(folder_pattern_python()) + R"PY(
 
 _doc = None
 _fd = os.environ.pop("IMAPMIG_SECRETS_FD", None)

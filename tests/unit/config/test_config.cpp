@@ -930,7 +930,7 @@ TEST_CASE("folder_exclude: a list of patterns and special uses", "[unit]") {
     CHECK(one_use.config->sync.folder_exclude.empty());
     CHECK(one_use.config->sync.folder_exclude_special_use == std::vector<std::string>{"\\All"});
     // A bad entry is named by its index and line; nothing of the list is taken.
-    auto bad = dir.load(one_provider + "sync:\n"            // 8
+    auto bad = dir.load(one_provider + "sync:\n"             // 8
                                        "  folder_exclude:\n" // 9
                                        "    - '\\Junk'\n"    // 10
                                        "    - '^(Spam'\n"    // 11

@@ -20,8 +20,10 @@ ListedMessage msg(long long uid, long long size, std::string id) {
 } // namespace
 
 TEST_CASE("copy pass: messages already in the target are not copied again", "[unit]") {
-    FolderListing sent{"INBOX.Sent Items", '.', 9, {msg(1, 100, "<a@x>"), msg(2, 200, "<b@x>"),
-                                                   msg(3, 300, "<c@x>")}};
+    FolderListing sent{"INBOX.Sent Items",
+                       '.',
+                       9,
+                       {msg(1, 100, "<a@x>"), msg(2, 200, "<b@x>"), msg(3, 300, "<c@x>")}};
     SECTION("an empty target takes all, in UID order") {
         CopyPool pool;
         CHECK(uids_to_copy(sent, pool, {}) == std::vector<long long>{1, 2, 3});
@@ -48,8 +50,10 @@ TEST_CASE("copy pass: messages already in the target are not copied again", "[un
 TEST_CASE("copy pass: alike old messages need as many copies", "[unit]") {
     // Two messages with the same Message-ID and size (a resent duplicate) and one copy: one
     // more is copied. Without Message-IDs, size alone pairs them.
-    FolderListing f{"Sent", '/', 1, {msg(1, 100, "<a@x>"), msg(2, 100, "<a@x>"),
-                                      msg(3, 70, ""), msg(4, 70, "")}};
+    FolderListing f{"Sent",
+                    '/',
+                    1,
+                    {msg(1, 100, "<a@x>"), msg(2, 100, "<a@x>"), msg(3, 70, ""), msg(4, 70, "")}};
     CopyPool pool = copy_pool({msg(9, 100, "<a@x>"), msg(10, 70, "")});
     CHECK(uids_to_copy(f, pool, {}) == std::vector<long long>{2, 4});
     // Two old folders going to one new folder cannot both count one copy.
@@ -59,8 +63,7 @@ TEST_CASE("copy pass: alike old messages need as many copies", "[unit]") {
     CHECK(uids_to_copy(other, shared, {}) == std::vector<long long>{1});
 }
 
-TEST_CASE("copy pass: APPEND carries flags, keywords, the internal date and the text",
-          "[unit]") {
+TEST_CASE("copy pass: APPEND carries flags, keywords, the internal date and the text", "[unit]") {
     const std::string reply = "* 3 FETCH (UID 17 RFC822.SIZE 11 FLAGS (\\Seen \\Recent $Forwarded "
                               "\\Flagged) INTERNALDATE \"01-Feb-2024 09:30:00 +0100\" "
                               "BODY[] {11}\r\nSubject: x\n)\r\n";
@@ -127,9 +130,9 @@ TEST_CASE("folder plan: a folder keeps going where earlier runs put it", "[unit]
                                   {{"INBOX.Sent Items", 5, 40, "Sent"}});
         CHECK(plan.renames == std::map<std::string, std::string>{{"INBOX.Sent Items", "Sent"}});
         plan = fresh_plan();
-        keep_earlier_destinations(plan, old_folders, {"INBOX"},
-                                  {{"INBOX.Sent Items", 5, 40, "Sent Items"},
-                                   {"INBOX.Work", 5, 3, "INBOX/Work"}});
+        keep_earlier_destinations(
+            plan, old_folders, {"INBOX"},
+            {{"INBOX.Sent Items", 5, 40, "Sent Items"}, {"INBOX.Work", 5, 3, "INBOX/Work"}});
         CHECK(plan.renames == std::map<std::string, std::string>{{"INBOX.Work", "INBOX/Work"}});
     }
 }

@@ -125,8 +125,9 @@ TEST_CASE("special use: the old folders of one use, for folder_exclude", "[unit]
           std::vector<std::string>{"INBOX.Spam", "INBOX.Bulk"});
     CHECK(old_folders_of_use(marked, courier, "\\Trash").empty());
     // Gmail's XLIST names.
-    auto gmail = parse_list_reply("* XLIST (\\HasNoChildren \\AllMail) \"/\" \"[Gmail]/All Mail\"\r\n"
-                                  "* XLIST (\\HasNoChildren \\Starred) \"/\" \"[Gmail]/Starred\"\r\n");
+    auto gmail =
+        parse_list_reply("* XLIST (\\HasNoChildren \\AllMail) \"/\" \"[Gmail]/All Mail\"\r\n"
+                         "* XLIST (\\HasNoChildren \\Starred) \"/\" \"[Gmail]/Starred\"\r\n");
     CHECK(old_folders_of_use(gmail, {}, "\\All") == std::vector<std::string>{"[Gmail]/All Mail"});
     CHECK(old_folders_of_use(gmail, {}, "\\Flagged") ==
           std::vector<std::string>{"[Gmail]/Starred"});
