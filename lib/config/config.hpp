@@ -26,8 +26,22 @@ struct DomainMapping {
 };
 
 // Per-provider overrides of the sync section.
+// One entry of a provider's sync.folder_map: where an old folder goes instead of where its name
+// and special use would send it.
+struct FolderMapEntry {
+    // The old folder's name in UTF-8, with the old server's personal prefix and separator
+    // ("INBOX.Gesendete Objekte") or as it would arrive here ("Gesendete Objekte"); its
+    // subfolders follow it. Empty when pattern is given.
+    std::string old_name;
+    // Or a FolderPattern over the name as the folder would arrive: every folder it matches goes
+    // into new_name (one folder; subfolders do not follow).
+    std::string pattern;
+    std::string new_name; // UTF-8, the new server's separator
+};
+
 struct ProviderSyncConfig {
-    std::optional<SyncEngine> engine; // unset: sync.engine
+    std::optional<SyncEngine> engine;       // unset: sync.engine
+    std::vector<FolderMapEntry> folder_map; // first matching entry wins
 };
 
 struct ProviderConfig {

@@ -762,9 +762,72 @@ Kind<DomainMapping> domain_mapping_kind() {
         {check_domain, {}});
 }
 
+bool is_inbox_name(const std::string &name) {
+    return lower(name) == "inbox";
+}
+
+void check_folder_map_entry(Loader &l, const Item &it, const Present &present, FolderMapEntry &e) {
+    const bool by_name = present.count("old") > 0, by_pattern = present.count("pattern") > 0;
+    if (by_name == by_pattern)
+        l.error(it.line, it.path,
+                by_name ? "give `old` or `pattern`, not both"
+                        : "missing; expected `old` (a folder name) or `pattern` (a regular "
+                          "expression over folder names)");
+    if (by_name && is_inbox_name(e.old_name))
+        l.error(line_of_key(present, "old", it.line), join_path(it.path, "old"),
+                "INBOX always stays INBOX; map its subfolders by their own names");
+    if (is_inbox_name(e.new_name))
+        l.error(line_of_key(present, "new", it.line), join_path(it.path, "new"),
+                "expected a folder other than INBOX (the engines keep INBOX for INBOX)");
+}
+
+bool utf8_valid(std::string_view s) {
+    for (size_t i = 0; i < s.size();) {
+        const auto b = static_cast<unsigned char>(s[i]);
+        const int extra = b < 0x80             ? 0
+                          : (b & 0xE0) == 0xC0 ? 1
+                          : (b & 0xF0) == 0xE0 ? 2
+                          : (b & 0xF8) == 0xF0 ? 3
+                                               : -1;
+        if (extra < 0 || i + static_cast<size_t>(extra) >= s.size() + (extra == 0))
+            return false;
+        for (int k = 1; k <= extra; ++k)
+            if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80)
+                return false;
+        i += static_cast<size_t>(extra) + 1;
+    }
+    return true;
+}
+
+// Folder names of folder_map: UTF-8 without control characters (they are written into the
+// engines' configurations and IMAP commands).
+Result<std::string> folder_name(std::string value) {
+    for (unsigned char c : value)
+        if (c < 0x20 || c == 0x7f)
+            return config_error("expected a folder name, got one with a control character");
+    if (!utf8_valid(value))
+        return config_error("expected a folder name in UTF-8, got " + quote(value));
+    return value;
+}
+
+Kind<FolderMapEntry> folder_map_entry_kind() {
+    using E = FolderMapEntry;
+    return section<E>(
+        {
+            field("old", &E::old_name, text("an old folder name", folder_name)),
+            field("pattern", &E::pattern, text("a regular expression", folder_pattern)),
+            field("new", &E::new_name, text("a folder name on the new server", folder_name),
+                  Need::required),
+        },
+        {check_folder_map_entry, {}});
+}
+
 Kind<ProviderSyncConfig> provider_sync_kind() {
     using S = ProviderSyncConfig;
-    return section<S>({field("engine", &S::engine, engine_kind())});
+    return section<S>(
+        {field("engine", &S::engine, engine_kind()),
+         field("folder_map", &S::folder_map,
+               list_of("folder mappings (old or pattern, and new)", folder_map_entry_kind()))});
 }
 
 Kind<ProviderConfig> provider_kind() {

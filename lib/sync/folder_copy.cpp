@@ -99,16 +99,18 @@ std::string append_command(const std::string &quoted_folder, const ListedMessage
 }
 
 Result<FolderCopyResult> copy_renamed_folders(const SyncRequest &rq, const FolderPlan &plan,
+                                              const std::vector<std::string> &sources,
                                               const std::atomic<bool> &cancel) {
     FolderCopyResult result;
-    if (plan.renames.empty())
+    // The folders each new folder receives from this pass, so that they share its pool.
+    std::map<std::string, std::vector<std::string>> by_target;
+    for (const auto &source : sources)
+        if (auto rename = plan.renames.find(source); rename != plan.renames.end())
+            by_target[rename->second].push_back(source);
+    if (by_target.empty())
         return result;
     if (!rq.config.local_imap)
         return config_error("copying renamed folders needs the local_imap section");
-    // The folders each new folder receives, so that they share its pool.
-    std::map<std::string, std::vector<std::string>> by_target;
-    for (const auto &[old_name, new_name] : plan.renames)
-        by_target[new_name].push_back(old_name);
 
     auto old_session = ImapSession::open(rq.provider, rq.task.old_login, rq.old_password);
     if (!old_session)
@@ -122,7 +124,7 @@ Result<FolderCopyResult> copy_renamed_folders(const SyncRequest &rq, const Folde
     ImapSession &from = old_session.value();
     ImapSession &to = new_session.value();
 
-    for (const auto &[target, sources] : by_target) {
+    for (const auto &[target, targets_sources] : by_target) {
         auto quoted_target = imap_quoted(target);
         if (!quoted_target)
             return temporary_error("a folder name that cannot be sent to the new server: " +
@@ -134,7 +136,28 @@ Result<FolderCopyResult> copy_renamed_folders(const SyncRequest &rq, const Folde
         if (!present)
             return present.error();
         CopyPool pool = copy_pool(present.value());
-        for (const auto &source : sources) {
+        // What the engine brings into this folder from other old folders is theirs.
+        for (const auto &f : plan.old_folders) {
+            if (std::find(sources.begin(), sources.end(), f.name) != sources.end() ||
+                plan.excludes(f.name) || f.has_flag("\\Noselect") || f.has_flag("\\NonExistent") ||
+                new_folder_name(f.name, f.separator, plan.new_separator, plan) != target)
+                continue;
+            auto quoted = imap_quoted(f.name);
+            if (!quoted)
+                continue;
+            auto examined = from.run("EXAMINE " + *quoted);
+            if (!examined)
+                return examined.error();
+            if (!examined.value())
+                continue;
+            FolderListing folder{f.name, 0, parse_uidvalidity(*examined.value()), {}};
+            auto listed = list_selected(from, parse_exists(*examined.value()), f.name);
+            if (!listed)
+                return listed.error();
+            folder.messages = std::move(listed).value();
+            (void)uids_to_copy(folder, pool, rq.task.verified); // draws its messages
+        }
+        for (const auto &source : targets_sources) {
             auto quoted = imap_quoted(source);
             if (!quoted)
                 return temporary_error("a folder name that cannot be sent to the old server: " +

@@ -43,9 +43,12 @@ struct FolderCopyResult {
     long long bytes = 0;
 };
 
-// Copies the plan's renamed folders (plan.renames); nothing to do without any. Needs
+// Copies these renamed old folders (keys of plan.renames) into their new folders; nothing to
+// do without any. The messages of other old folders landing in the same new folder (the
+// engine's) are counted out of its pool first, as the verification counts them. Needs
 // local_imap. cancel stops it between two messages (what was copied stays copied).
 Result<FolderCopyResult> copy_renamed_folders(const SyncRequest &rq, const FolderPlan &plan,
+                                              const std::vector<std::string> &sources,
                                               const std::atomic<bool> &cancel);
 
 } // namespace imapmig

@@ -2,12 +2,14 @@
 
 #include "base/supervisor.hpp"
 #include "sync/imap_query.hpp"
+#include "sync/mutf7.hpp"
 #include "sync/special_use.hpp"
 #include "sync/verification.hpp"
 
 #include "config/folder_pattern.hpp"
 
 #include <algorithm>
+#include <optional>
 
 namespace imapmig {
 
@@ -55,6 +57,7 @@ Result<FolderPlan> plan_folders(const SyncRequest &rq, bool with_special_use) {
         for (auto &name : old_folders_of_use(old_folders, plan.old_namespace, use))
             if (std::find(plan.excluded.begin(), plan.excluded.end(), name) == plan.excluded.end())
                 plan.excluded.push_back(std::move(name));
+    plan.old_folders = old_folders;
     if (!rq.config.local_imap)
         return plan;
     const LocalImapConfig &local = *rq.config.local_imap;
@@ -78,6 +81,7 @@ Result<FolderPlan> plan_folders(const SyncRequest &rq, bool with_special_use) {
         for (auto &[use, name] : configured_special_folders(rq.config))
             targets.emplace(use, name);
     plan.renames = special_use_map(old_folders, plan.old_namespace, targets);
+    apply_folder_map(plan, rq.provider.sync.folder_map);
     keep_earlier_destinations(plan, old_folders, new_names, rq.task.verified);
     for (const auto &name : plan.excluded)
         plan.renames.erase(name);
@@ -107,6 +111,83 @@ void keep_earlier_destinations(FolderPlan &plan, const std::vector<ListedFolder>
         else
             plan.renames[f.name] = destination;
     }
+}
+
+void apply_folder_map(FolderPlan &plan, const std::vector<FolderMapEntry> &folder_map) {
+    if (folder_map.empty())
+        return;
+    std::vector<std::optional<FolderPattern>> patterns; // checked at load
+    for (const auto &entry : folder_map) {
+        patterns.emplace_back();
+        if (!entry.pattern.empty())
+            if (auto compiled = FolderPattern::compile(entry.pattern))
+                patterns.back() = std::move(compiled).value();
+    }
+    FolderPlan plain = plan;
+    plain.renames.clear();
+    const char new_sep = plan.new_separator ? plan.new_separator : '/';
+    auto utf8 = [](const std::string &name) { return mutf7_to_utf8(name).value_or(name); };
+    for (const auto &f : plan.old_folders) {
+        if (f.has_flag("\\Noselect") || f.has_flag("\\NonExistent"))
+            continue;
+        const std::string full = utf8(f.name);
+        const std::string natural = utf8(new_folder_name(f.name, f.separator, new_sep, plain));
+        if (natural == "INBOX")
+            continue;
+        std::optional<std::string> target;
+        for (size_t i = 0; i < folder_map.size() && !target; ++i) {
+            const FolderMapEntry &entry = folder_map[i];
+            if (!entry.pattern.empty()) {
+                if (patterns[i] && patterns[i]->search(natural))
+                    target = entry.new_name;
+                continue;
+            }
+            // The folder itself, or one of its subfolders (which follow it).
+            for (const auto &[name, sep] : {std::pair{full, f.separator}, {natural, new_sep}}) {
+                if (name == entry.old_name) {
+                    target = entry.new_name;
+                    break;
+                }
+                if (sep && name.size() > entry.old_name.size() + 1 &&
+                    name.compare(0, entry.old_name.size(), entry.old_name) == 0 &&
+                    name[entry.old_name.size()] == sep) {
+                    std::string rest = name.substr(entry.old_name.size() + 1);
+                    std::replace(rest.begin(), rest.end(), sep, new_sep);
+                    target = entry.new_name + new_sep + rest;
+                    break;
+                }
+            }
+        }
+        if (!target)
+            continue;
+        const std::string encoded = utf8_to_mutf7(*target).value_or(*target);
+        if (encoded == new_folder_name(f.name, f.separator, new_sep, plain))
+            plan.renames.erase(f.name);
+        else
+            plan.renames[f.name] = encoded;
+    }
+}
+
+std::vector<std::string> merged_folders(const FolderPlan &plan) {
+    std::map<std::string, std::vector<const ListedFolder *>> by_target;
+    for (const auto &f : plan.old_folders)
+        if (!plan.excludes(f.name) && !f.has_flag("\\Noselect") && !f.has_flag("\\NonExistent"))
+            by_target[new_folder_name(f.name, f.separator, plan.new_separator, plan)].push_back(&f);
+    std::vector<std::string> out;
+    for (auto &[target, sources] : by_target) {
+        if (sources.size() < 2)
+            continue;
+        // The one that stays with the engine: not renamed if there is one, else the first.
+        auto keep = std::find_if(sources.begin(), sources.end(), [&](const ListedFolder *f) {
+            return plan.renames.count(f->name) == 0;
+        });
+        if (keep == sources.end())
+            keep = sources.begin();
+        for (auto it = sources.begin(); it != sources.end(); ++it)
+            if (it != keep && plan.renames.count((*it)->name))
+                out.push_back((*it)->name);
+    }
+    return out;
 }
 
 bool FolderPlan::excludes(const std::string &old_name) const {

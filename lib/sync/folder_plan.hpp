@@ -20,8 +20,18 @@ struct FolderPlan {
     // Old folders left out for their special use (sync.folder_exclude's \Junk, ...), as the
     // old server spells them.
     std::vector<std::string> excluded;
+    std::vector<ListedFolder> old_folders; // the old server's LIST the plan was made from
     bool excludes(const std::string &old_name) const;
 };
+
+// A provider's sync.folder_map on the plan (after the special-use mapping, which it overrides):
+// each selectable old folder but INBOX goes where the first matching entry says.
+void apply_folder_map(FolderPlan &plan, const std::vector<FolderMapEntry> &folder_map);
+
+// Renamed old folders that land in a new folder together with another old folder, all but one
+// (the one arriving under its own name, else the first): offlineimap's name translation cannot
+// merge two folders, so these are left out of its run and copied by the folder copy pass.
+std::vector<std::string> merged_folders(const FolderPlan &plan);
 
 // A folder goes where earlier runs put it (marks: the verification's record of each old folder
 // and where it went), and a folder that already exists on the new server under its own name

@@ -99,8 +99,9 @@ Mailbox read_new_side(MigrationEnv &env) {
 
 // One migration of bob from server to a fresh Dovecot with engine: first sync, re-sync.
 // sync_yaml: extra keys of the sync section ("  key: value\n").
+// provider_sync_yaml: extra keys of the provider's sync section ("      key: value\n").
 EngineRun migrate(const OldImapServer &server, const Mailbox &old, const std::string &engine,
-                  const std::string &sync_yaml = "") {
+                  const std::string &sync_yaml = "", const std::string &provider_sync_yaml = "") {
     EngineRun run;
     run.engine = engine;
     MigrationEnvOptions o;
@@ -109,8 +110,10 @@ EngineRun migrate(const OldImapServer &server, const Mailbox &old, const std::st
     o.new_dovecot_config = new_mailboxes;
     o.auth_debug = false;
     o.sync_yaml = sync_yaml;
-    if (engine == "dsync")
-        o.extra_yaml = "    sync:\n      engine: dsync\n";
+    const std::string provider_sync =
+        (engine == "dsync" ? "      engine: dsync\n" : "") + provider_sync_yaml;
+    if (!provider_sync.empty())
+        o.extra_yaml = "    sync:\n" + provider_sync;
     MigrationEnv env(o);
     env.start_new_dovecot();
     const auto login = env.imap_login(bob, bob_pw);
@@ -392,11 +395,20 @@ TEST_CASE("providers: dsync: every message exact after the first sync and a re-s
     check_exact("dsync");
 }
 
-// folder_exclude names special uses: the old server's Junk and Trash stay behind, found by their
-// marks (Cyrus) or, on a server that marks none (Courier), by their names; the run is verified
-// without them and every other message arrives exactly.
-TEST_CASE("providers: folder_exclude leaves out folders by their special use",
-          "[integration][providers]") {
+// A provider's folder_map and folder_exclude's special uses, on one migration per case:
+// - the old Junk stays behind, found by its mark (Cyrus) or, on a server that marks none
+//   (Courier), by its name; the run is verified without it;
+// - Archive (and its subfolder, which follows it) goes to Archiv-Alt;
+// - a pattern merges Drafts and Trash into one folder "Müll", which offlineimap cannot do by
+//   itself (the folder copy pass does it for both engines);
+// every other message arrives exactly, once, also after a re-sync.
+TEST_CASE("providers: folder_map and folder_exclude by special use", "[integration][providers]") {
+    const std::string exclude = "  folder_exclude:\n    - '\\Junk'\n";
+    const std::string folder_map = "      folder_map:\n"
+                                   "        - old: Archive\n"
+                                   "          new: Archiv-Alt\n"
+                                   "        - pattern: '^(Drafts|Trash)$'\n"
+                                   "          new: \"M\\u00fcll\"\n";
     const std::vector<std::pair<Provider, std::string>> cases = {{Provider::courier, "offlineimap"},
                                                                  {Provider::courier, "dsync"},
                                                                  {Provider::cyrus_under, "dsync"}};
@@ -404,30 +416,45 @@ TEST_CASE("providers: folder_exclude leaves out folders by their special use",
         std::size_t corpus_messages = 0;
         auto server = seeded_provider(p, corpus_messages);
         const Mailbox old = read_mailbox("127.0.0.1", server->port(), bob, bob_pw);
-        const EngineRun run =
-            migrate(*server, old, engine, "  folder_exclude:\n    - '\\Junk'\n    - '\\Trash'\n");
+        const EngineRun run = migrate(*server, old, engine, exclude, folder_map);
         INFO(server->description() << ", " << engine << "\n"
                                    << run.worker_output << run.first.details());
         CHECK(run.state_first == "synced");
         CHECK(run.state_resync == "synced");
-        int left_out = 0;
+        int left_out = 0, mapped = 0;
         for (const auto *r : {&run.first, &run.resync})
             for (const auto &m : r->messages) {
+                INFO(m.old_folder << ": " << m.outcome() << " in " << m.found_folder);
                 const auto folder =
                     std::find_if(old.folders.begin(), old.folders.end(),
                                  [&](const MailFolder &f) { return f.name == m.old_folder; });
                 REQUIRE(folder != old.folders.end());
-                const std::string use = special_use_of(old, *folder);
-                INFO(m.outcome());
-                if (use == "\\Junk" || use == "\\Trash") {
+                std::string name = m.old_folder; // without the old prefix
+                if (name.rfind(old.personal_prefix, 0) == 0)
+                    name = name.substr(old.personal_prefix.size());
+                std::replace(name.begin(), name.end(), old.separator, '/');
+                std::string expected;
+                if (name == "Archive" || name == "Archive/2023")
+                    expected = "Archiv-Alt" + name.substr(7);
+                else if (name == "Drafts" || name == "Trash")
+                    expected = "M&APw-ll";
+                if (special_use_of(old, *folder) == "\\Junk") {
                     CHECK(m.copies == 0);
                     ++left_out;
+                } else if (expected.empty()) {
+                    CHECK(m.exact());
                 } else {
+                    ++mapped;
                     CHECK(m.copies == 1);
-                    CHECK(m.differences.empty());
+                    std::string found = m.found_folder; // in the new server's separator
+                    std::replace(found.begin(), found.end(), '.', '/');
+                    CHECK(found == expected);
+                    for (const auto &d : m.differences)
+                        CHECK(d == "folder");
                 }
             }
-        CHECK(left_out == 2 * 10); // Spam 5 + Trash 5, after each of the two passes
+        CHECK(left_out == 2 * 5);
+        CHECK(mapped == 2 * (6 + 10 + 4 + 5));
         server->stop();
     }
 }

@@ -303,7 +303,10 @@ SyncReport run_dsync(const SyncRequest &rq, const std::atomic<bool> &cancel,
             report.progress = progress_between(before.value(), after.value());
     }
     if (report.outcome == SyncOutcome::synced && !prepared.value().plan.renames.empty()) {
-        auto copied = copy_renamed_folders(rq, prepared.value().plan, cancel);
+        std::vector<std::string> renamed;
+        for (const auto &rename : prepared.value().plan.renames)
+            renamed.push_back(rename.first);
+        auto copied = copy_renamed_folders(rq, prepared.value().plan, renamed, cancel);
         if (cancel) {
             report.outcome = SyncOutcome::cancelled;
             report.complete = false;

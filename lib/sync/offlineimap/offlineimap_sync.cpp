@@ -1,6 +1,7 @@
 #include "sync/offlineimap/offlineimap_sync.hpp"
 
 #include "base/supervisor.hpp"
+#include "sync/folder_copy.hpp"
 #include "sync/folder_plan.hpp"
 #include "sync/offlineimap/offlineimap_config.hpp"
 #include "sync/offlineimap/offlineimap_ui.hpp"
@@ -56,10 +57,16 @@ Result<std::string> prepare_files(const SyncRequest &rq, const OfflineImapAccoun
     if (!plan)
         return plan.error();
     plan_out = plan.value();
+    // Folders merged into one (folder_map) are left to the folder copy pass after the run.
+    FolderPlan engine_plan = plan.value();
+    for (const auto &name : merged_folders(engine_plan)) {
+        engine_plan.renames.erase(name);
+        engine_plan.excluded.push_back(name);
+    }
     // The worker's runs always hand the passwords over through the pipe: the pythonfile's
     // fallback (asking the migrator, for cron-style runs) is never taken here.
-    if (auto r = write_private_file(
-            pythonfile, offlineimap_helper_python(rq.config.sync, "", "", plan.value()));
+    if (auto r = write_private_file(pythonfile,
+                                    offlineimap_helper_python(rq.config.sync, "", "", engine_plan));
         !r)
         return r.error();
     if (auto r = write_private_file(
@@ -141,6 +148,22 @@ SyncReport run_offlineimap(const SyncRequest &rq, const std::atomic<bool> &cance
     } else if (report.outcome != SyncOutcome::cancelled &&
                report.outcome != SyncOutcome::lease_lost)
         report.error = scrub(describe_failure(parser, run.value(), other_lines), spec.secrets);
+    if (report.outcome == SyncOutcome::synced) {
+        if (const auto merged = merged_folders(plan); !merged.empty()) {
+            auto copied = copy_renamed_folders(rq, plan, merged, cancel);
+            if (cancel) {
+                report.outcome = SyncOutcome::cancelled;
+                report.complete = false;
+            } else if (!copied) {
+                report.outcome = SyncOutcome::failed;
+                report.complete = false;
+                report.error = "copying the folders folder_map merges into another: " +
+                               scrub(copied.error().message, spec.secrets);
+            } else {
+                report.progress.messages_copied += copied.value().copied;
+            }
+        }
+    }
     // offlineimap copies no keywords: the verification sets them first (keyword_pass.hpp).
     attach_verification(rq, plan, report, true);
     return report;

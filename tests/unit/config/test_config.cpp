@@ -942,3 +942,53 @@ TEST_CASE("folder_exclude: a list of patterns and special uses", "[unit]") {
     CHECK(got[1] == dir.main() + ":12: sync.folder_exclude[2]: expected a regular expression or "
                                  "a special use such as \\Junk, got a mapping");
 }
+
+TEST_CASE("providers[].sync.folder_map: old names or patterns, each with new", "[unit]") {
+    ConfigDir dir;
+    auto ok = dir.load(one_provider + "    sync:\n"                           // 8
+                                      "      folder_map:\n"                   // 9
+                                      "        - old: Gesendete Objekte\n"    // 10
+                                      "          new: Sent\n"                 // 11
+                                      "        - pattern: '^Archiv\\d{4}$'\n" // 12
+                                      "          new: Archive\n");            // 13
+    INFO(Catch::Detail::stringify(messages(ok)));
+    REQUIRE(ok.config.has_value());
+    const auto &map = ok.config->providers.at(0).sync.folder_map;
+    REQUIRE(map.size() == 2);
+    CHECK(map[0].old_name == "Gesendete Objekte");
+    CHECK(map[0].new_name == "Sent");
+    CHECK(map[1].pattern == "^Archiv\\d{4}$");
+    CHECK(map[1].new_name == "Archive");
+    auto bad = dir.load(one_provider + "    sync:\n"                  // 8
+                                       "      folder_map:\n"          // 9
+                                       "        - old: Spam\n"        // 10
+                                       "          pattern: Spam\n"    // 11
+                                       "          new: Junk\n"        // 12
+                                       "        - new: Junk\n"        // 13
+                                       "        - old: INBOX\n"       // 14
+                                       "          new: Alt\n"         // 15
+                                       "        - old: Alt\n"         // 16
+                                       "          new: inbox\n"       // 17
+                                       "        - pattern: '(?=x)'\n" // 18
+                                       "          new: X\n"           // 19
+                                       "        - old: Spam\n");      // 20
+    const std::string f = dir.main() + ":";
+    const std::string key = "providers[0].sync.folder_map";
+    CHECK(messages(bad) ==
+          std::vector<std::string>{
+              f + "10: " + key + "[0]: give `old` or `pattern`, not both",
+              f + "13: " + key +
+                  "[1]: missing; expected `old` (a folder name) or `pattern` (a "
+                  "regular expression over folder names)",
+              f + "14: " + key +
+                  "[2].old: INBOX always stays INBOX; map its subfolders by their "
+                  "own names",
+              f + "17: " + key +
+                  "[3].new: expected a folder other than INBOX (the engines keep "
+                  "INBOX for INBOX)",
+              f + "18: " + key +
+                  "[4].pattern: expected a regular expression (ECMAScript syntax "
+                  "without backreferences, lookaround or \\b); \"(?=x)\" is "
+                  "refused: lookahead is not supported at offset 1",
+              f + "20: " + key + "[5].new: missing; expected a folder name on the new server"});
+}

@@ -136,3 +136,69 @@ TEST_CASE("folder plan: a folder keeps going where earlier runs put it", "[unit]
         CHECK(plan.renames == std::map<std::string, std::string>{{"INBOX.Work", "INBOX/Work"}});
     }
 }
+
+namespace {
+
+std::vector<ListedFolder> courier_folders(const std::vector<std::string> &names) {
+    std::vector<ListedFolder> out;
+    for (const auto &n : names) {
+        ListedFolder f;
+        f.name = n;
+        f.separator = '.';
+        out.push_back(f);
+    }
+    return out;
+}
+
+FolderPlan courier_plan(const std::vector<std::string> &names) {
+    FolderPlan plan;
+    plan.old_namespace = OldNamespace{"INBOX.", '.'};
+    plan.new_separator = '/';
+    plan.old_folders = courier_folders(names);
+    return plan;
+}
+
+FolderMapEntry by_name(std::string old_name, std::string new_name) {
+    return {std::move(old_name), "", std::move(new_name)};
+}
+
+FolderMapEntry by_pattern(std::string pattern, std::string new_name) {
+    return {"", std::move(pattern), std::move(new_name)};
+}
+
+} // namespace
+
+TEST_CASE("folder_map: names (subfolders follow), patterns, first match wins", "[unit]") {
+    FolderPlan plan =
+        courier_plan({"INBOX", "INBOX.Gesendete Objekte", "INBOX.Archiv", "INBOX.Archiv.2023",
+                      "INBOX.Spam", "INBOX.Werbung", "INBOX.Gel&APY-scht", "INBOX.Work"});
+    plan.renames = {{"INBOX.Gesendete Objekte", "Sent"}, {"INBOX.Spam", "Junk"}};
+    apply_folder_map(plan, {by_name("INBOX.Gesendete Objekte", "Sent/Old"), // full old name
+                            by_name("Archiv", "Archive"),                   // as it arrives
+                            by_pattern("^(Spam|Werbung)$", "M\xc3\xbcll"),  // "Müll": a merge
+                            by_name("Gel\xc3\xb6scht", "Trash"),            // UTF-8 name
+                            by_pattern("^Work$", "Work")});                 // where it goes anyway
+    CHECK(plan.renames ==
+          std::map<std::string, std::string>{{"INBOX.Gesendete Objekte", "Sent/Old"},
+                                             {"INBOX.Archiv", "Archive"},
+                                             {"INBOX.Archiv.2023", "Archive/2023"},
+                                             {"INBOX.Spam", "M&APw-ll"},
+                                             {"INBOX.Werbung", "M&APw-ll"},
+                                             {"INBOX.Gel&APY-scht", "Trash"}});
+    // Two old folders in one new folder: one stays with offlineimap, the other is copied.
+    CHECK(merged_folders(plan) == std::vector<std::string>{"INBOX.Werbung"});
+}
+
+TEST_CASE("folder_map: a merge into a folder another old folder arrives in", "[unit]") {
+    FolderPlan plan = courier_plan({"INBOX", "INBOX.Sent", "INBOX.Sent Items", "INBOX.Trash"});
+    apply_folder_map(plan, {by_name("Sent Items", "Sent")});
+    CHECK(plan.renames == std::map<std::string, std::string>{{"INBOX.Sent Items", "Sent"}});
+    // "INBOX.Sent" arrives as Sent by its name and stays with the engine.
+    CHECK(merged_folders(plan) == std::vector<std::string>{"INBOX.Sent Items"});
+    plan.excluded = {"INBOX.Sent"};
+    CHECK(merged_folders(plan).empty());
+    // INBOX never moves, whatever a pattern matches.
+    FolderPlan inbox = courier_plan({"INBOX", "INBOX.Drafts"});
+    apply_folder_map(inbox, {by_pattern(".*", "All")});
+    CHECK(inbox.renames == std::map<std::string, std::string>{{"INBOX.Drafts", "All"}});
+}

@@ -102,13 +102,15 @@ TEST_CASE("sync.engine: global default, global setting and per-provider override
         auto r = f.load("sync:\n  engine: rsync\n" + two_providers +
                         "    sync:\n      engine: imapsync\n      speed: 3\n");
         CHECK_FALSE(r.config);
-        CHECK(messages(r) ==
-              std::vector<std::string>{
-                  f.path() + ":4: sync.engine: expected one of offlineimap, dsync, got \"rsync\"",
-                  f.path() + ":15: providers[1].sync.engine: expected one of offlineimap, "
-                             "dsync, got \"imapsync\"",
-                  f.path() + ":16: providers[1].sync.speed: unknown key; expected one of engine",
-              });
+        CHECK(
+            messages(r) ==
+            std::vector<std::string>{
+                f.path() + ":4: sync.engine: expected one of offlineimap, dsync, got \"rsync\"",
+                f.path() + ":15: providers[1].sync.engine: expected one of offlineimap, "
+                           "dsync, got \"imapsync\"",
+                f.path() +
+                    ":16: providers[1].sync.speed: unknown key; expected one of engine, folder_map",
+            });
     }
     SECTION("dovecot_config must be absolute") {
         auto r = f.load("sync:\n  dovecot_config: dovecot.conf\n" + two_providers);
