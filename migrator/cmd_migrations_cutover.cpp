@@ -248,8 +248,14 @@ class Progress {
 public:
     explicit Progress(size_t total) : total_(total), tty_(::isatty(STDOUT_FILENO) == 1) {}
 
+    // The runs' log lines: above the bar on a terminal, else on stderr (stdout keeps one line
+    // per migration and the summary).
     void line(const std::string &text) {
         std::lock_guard<std::mutex> lock(mutex_);
+        if (!tty_) {
+            std::cerr << text << std::endl;
+            return;
+        }
         clear_bar();
         std::cout << text << "\n";
         draw_bar();

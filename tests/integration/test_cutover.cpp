@@ -142,8 +142,18 @@ TEST_CASE("migrations cutover: final syncs, then finished; one that cannot compl
     CHECK(stopped.out.find("stopped by an admin") != std::string::npos);
     CHECK(state_of(env, carol_id) == "stopped secret=true lease=false");
 
+    // On a terminal: the same lines, and a progress bar below them that ends full.
+    auto tty = run({"script", "-qec",
+                    migrator_path() + " -c " + env.config_path + " migrations cutover --all",
+                    "/dev/null"});
+    INFO(tty.out);
+    CHECK(tty.out.find("[##############################] 3/3  finished 2  failed 1  running 0") !=
+          std::string::npos);
+    CHECK(tty.out.find("\r\033[K") != std::string::npos);
+    CHECK(tty.out.find("cutover: 0 finished, 2 already finished, 1 failed") != std::string::npos);
+
     CHECK(env.logs_free_of_passwords());
-    for (const std::string &text : {all.out, all.err, again.out, again.err})
+    for (const std::string &text : {all.out, all.err, again.out, again.err, tty.out})
         for (const std::string &pw : {bob_pw, carol_pw, alice_pw})
             CHECK(text.find(pw) == std::string::npos);
 }
