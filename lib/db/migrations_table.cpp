@@ -484,7 +484,8 @@ constexpr const char *row_columns =
     " coalesce(m.last_error, ''), m.messages_copied, m.messages_total, m.folders_done,"
     " m.folders_total, m.attempts, m.runs, m.finish_requested, m.secret IS NOT NULL,"
     " m.bytes_copied, coalesce(to_char(m.verified_at, 'YYYY-MM-DD HH24:MI:SS'), ''),"
-    " coalesce(m.missing_messages, -1)";
+    " coalesce(m.missing_messages, -1),"
+    " coalesce(to_char(m.password_changed_at, 'YYYY-MM-DD HH24:MI:SS'), '')";
 
 // What the table shows, nothing more: every column costs the server an output function per
 // row and the client a copy. Fetched in binary (for_each_migration_line), so that bigint and
@@ -556,6 +557,7 @@ Result<MigrationRow> to_row(const Rows &r, int i) {
     m.bytes = r.integer(i, 17);
     m.verified_at = r.str(i, 18);
     m.missing_messages = r.integer(i, 19);
+    m.password_changed_at = r.str(i, 20);
     return m;
 }
 

@@ -246,6 +246,7 @@ struct MigrationRow {
     bool finish_requested = false, has_secret = false;
     std::string verified_at;         // the last verification; "" when never
     long long missing_messages = -1; // what it found missing; -1: not known
+    std::string password_changed_at; // a login brought a newer old password; "" when never
 };
 
 struct MigrationEvent {

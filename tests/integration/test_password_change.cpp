@@ -116,6 +116,9 @@ TEST_CASE("a password changed at the old provider mid-migration: the new one log
     CHECK(env.sql("SELECT password <> '" + hash_before + "' " + account) == "t");
     CHECK(env.sql("SELECT encode(secret, 'hex') <> '" + secret_before +
                   "' AND password_changed_at IS NOT NULL FROM migrations WHERE id = " + id) == "t");
+    CHECK(env.migrator({"migrations", "show", id})
+              .out.find("old password:     stored (sealed), changed at the old provider (taken "
+                        "over by a login at ") != std::string::npos);
     auto secret = env.migrator({"migrations", "secret", id, "old"});
     CHECK(secret.out == bob_new_pw + "\n");
     // Resumed: due now, the worker woken, the change in the event log.
