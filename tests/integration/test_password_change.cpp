@@ -162,3 +162,29 @@ TEST_CASE("a password changed at the old provider mid-migration: the new one log
     }
     CHECK(env.sanitizer_reports().empty());
 }
+
+TEST_CASE("blocking=yes takes over a password changed at the old provider in the auth-worker",
+          "[integration][password]") {
+    MigrationEnvOptions o;
+    o.passdb_settings = "blocking=yes";
+    o.password_scheme = "SHA512-CRYPT"; // cheap: the hashes are not what this test is about
+    MigrationEnv env(o);
+    env.start_new_dovecot();
+    REQUIRE(env.imap_login(bob, bob_pw).status == "OK");
+    const std::string id = task_of(env, bob);
+    env.old.set_password(bob, bob_new_pw);
+    CHECK(env.imap_login(bob, bob_new_pw).status == "OK");
+    CHECK(env.imap_login(bob, bob_pw).status == "NO");
+    CHECK(env.migrator({"migrations", "secret", id, "old"}).out == bob_new_pw + "\n");
+    // Not rejected by the worker yet: the task keeps its state, only the password changed.
+    CHECK(env.sql("SELECT state || ' ' || (password_changed_at IS NOT NULL) FROM migrations") ==
+          "pending true");
+    // Answered in an auth-worker process, as blocking=yes says.
+    const std::string log = env.new_log();
+    const size_t at = log.find("password changed at provider oldmail");
+    REQUIRE(at != std::string::npos);
+    const size_t bol = log.rfind('\n', at) + 1; // npos + 1 == 0 on the first line
+    CHECK(log.substr(bol, at - bol).find("auth-worker") != std::string::npos);
+    CHECK(env.logs_free_of_passwords());
+    CHECK(log.find(bob_new_pw) == std::string::npos);
+}
