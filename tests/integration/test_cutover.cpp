@@ -41,6 +41,7 @@ TEST_CASE("migrations cutover: final syncs, then finished; one that cannot compl
     o.security = "none";
     o.provider_ssl = false;
     o.extra_yaml = "    sync:\n      engine: dsync\n";
+    o.password_scheme = "SHA512-CRYPT"; // cheap: the hashes are not what this test is about
     MigrationEnv env(o);
     env.seed_mail(bob, "", 6);
     env.seed_mail(bob, "Archive.2023", 2);
@@ -102,9 +103,15 @@ TEST_CASE("migrations cutover: final syncs, then finished; one that cannot compl
     }
 
     // All of them: bob and alice finished with their mail here, carol reported, not finished.
+    // alice is under another worker's lease for 3 more seconds: her run is waited for.
+    env.sql("UPDATE migrations SET state = 'syncing', lease_owner = 'elsewhere:1',"
+            " lease_expires = now() + interval '3 seconds' WHERE id = " +
+            alice_id + " RETURNING id");
     const auto t0 = std::chrono::steady_clock::now();
     auto all = env.migrator({"migrations", "cutover", "--all"});
     INFO(all.out + all.err);
+    CHECK(all.err.find("migration=" + alice_id + " user=" + alice_new +
+                       ": waiting for the worker's run to end") != std::string::npos);
     CHECK(all.exit_code == 1);
     CHECK(all.out.find("cutover: 2 finished, 0 already finished, 1 failed\n") != std::string::npos);
     CHECK(all.out.find("migration " + bob_id + " (" + bob + "): finished, ") != std::string::npos);
