@@ -71,7 +71,10 @@ struct SyncConfig {
     int interval_minutes = 60;
     SyncDirection direction = SyncDirection::old_to_new;
     bool create_folders = true;
-    std::string folder_exclude;              // a FolderPattern (regex subset); empty: none
+    std::string folder_exclude; // a FolderPattern (regex subset); empty: none
+    // Old folders of these special uses (\Junk, \Trash, ...) are left out too: the entries of a
+    // folder_exclude list that name a use rather than a pattern.
+    std::vector<std::string> folder_exclude_special_use;
     std::vector<std::string> folder_include; // empty: everything not excluded
     // offlineimap's metadata (its sync state) per task: losing it duplicates every message.
     std::string state_dir = "/var/lib/imap-migrator";

@@ -521,6 +521,21 @@ Result<std::string> folder_pattern(std::string value) {
     return value;
 }
 
+// The special uses (RFC 6154) a folder_exclude entry may name instead of a pattern. None of
+// them is a pattern FolderPattern accepts (`\J` is no escape), so an entry means one or the other.
+const std::vector<std::string> &excludable_special_uses() {
+    static const std::vector<std::string> uses = {"\\All",  "\\Archive", "\\Drafts", "\\Flagged",
+                                                  "\\Junk", "\\Sent",    "\\Trash"};
+    return uses;
+}
+
+std::optional<std::string> special_use_name(const std::string &entry) {
+    for (const auto &use : excludable_special_uses())
+        if (lower(use) == lower(entry))
+            return use;
+    return std::nullopt;
+}
+
 Result<std::string> libpq_conninfo(std::string value) {
     char *raw_error = nullptr;
     std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
@@ -648,6 +663,63 @@ Kind<SyncEngine> engine_kind() {
         {{"offlineimap", SyncEngine::offlineimap}, {"dsync", SyncEngine::dsync}});
 }
 
+// folder_exclude: one pattern (as always), or a list of patterns and special uses; the
+// patterns of a list are one pattern, any of them matching.
+Field<SyncConfig> folder_exclude_field() {
+    const std::string expected = "a regular expression, or a list of regular expressions and "
+                                 "special uses (" +
+                                 join(excludable_special_uses()) + ")";
+    return {"folder_exclude", Need::optional, expected,
+            [expected](Loader &l, const Item &it, SyncConfig &out) {
+                if (it.node.IsScalar()) {
+                    if (auto use = special_use_name(it.node.Scalar())) {
+                        out.folder_exclude_special_use = {*use};
+                        out.folder_exclude.clear();
+                    } else if (auto p = folder_pattern(it.node.Scalar()); !p) {
+                        l.error(it.line, it.path, p.error().message);
+                    } else {
+                        out.folder_exclude = p.value();
+                    }
+                    return;
+                }
+                if (!it.node.IsSequence()) {
+                    expected_but_got(l, it, expected);
+                    return;
+                }
+                std::string combined;
+                std::vector<std::string> uses;
+                bool ok = true;
+                for (size_t i = 0; i < it.node.size(); ++i) {
+                    const YAML::Node node = it.node[i];
+                    const int line = line_of(node) > 0 ? line_of(node) : it.line;
+                    const std::string path = it.path + "[" + std::to_string(i) + "]";
+                    if (!node.IsScalar() || node.Scalar().empty()) {
+                        l.error(line, path,
+                                "expected a regular expression or a special use such as "
+                                "\\Junk, got " +
+                                    describe(node));
+                        ok = false;
+                        continue;
+                    }
+                    if (auto use = special_use_name(node.Scalar())) {
+                        uses.push_back(*use);
+                        continue;
+                    }
+                    auto p = folder_pattern(node.Scalar());
+                    if (!p) {
+                        l.error(line, path, p.error().message);
+                        ok = false;
+                        continue;
+                    }
+                    combined += (combined.empty() ? "(?:" : "|(?:") + p.value() + ")";
+                }
+                if (ok) {
+                    out.folder_exclude = combined;
+                    out.folder_exclude_special_use = std::move(uses);
+                }
+            }};
+}
+
 Kind<SyncConfig> sync_kind() {
     using S = SyncConfig;
     return section<S>({
@@ -662,8 +734,7 @@ Kind<SyncConfig> sync_kind() {
               one_of<SyncDirection>(
                   {{"old-to-new", SyncDirection::old_to_new}, {"both", SyncDirection::both}})),
         field("create_folders", &S::create_folders, boolean()),
-        field("folder_exclude", &S::folder_exclude,
-              text("a regular expression", folder_pattern, Empty::allowed)),
+        folder_exclude_field(),
         field("folder_include", &S::folder_include, list_of("folder names", text("a folder name"))),
         field("state_dir", &S::state_dir, text("an absolute directory path", directory)),
         field("runtime_dir", &S::runtime_dir, text("an absolute directory path", directory)),

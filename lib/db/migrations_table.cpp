@@ -286,14 +286,14 @@ Result<std::optional<ClaimedTask>> claimed_task(Connection &conn, const Rows &ro
     t.legacy_state_ok = row.boolean(0, 11);
     t.verification_baseline = row.boolean(0, 12);
     auto marks = conn.exec("migration folders marks",
-                           "SELECT old_name, old_uidvalidity, verified_uid FROM migration_folders"
-                           " WHERE migration_id = $1",
+                           "SELECT old_name, old_uidvalidity, verified_uid, new_name"
+                           " FROM migration_folders WHERE migration_id = $1",
                            {std::to_string(t.id)});
     if (!marks)
         return marks.error();
     for (int i = 0; i < marks.value().count(); ++i)
-        t.verified.push_back(
-            {marks.value().str(i, 0), marks.value().integer(i, 1), marks.value().integer(i, 2)});
+        t.verified.push_back({marks.value().str(i, 0), marks.value().integer(i, 1),
+                              marks.value().integer(i, 2), marks.value().str(i, 3)});
     if (auto e = insert_migration_event(conn, t.id, "sync_started", "claimed by " + owner,
                                         std::nullopt, std::nullopt);
         !e)

@@ -149,6 +149,7 @@ struct VerifiedMark {
     std::string old_name;
     long long uidvalidity = 0;
     long long verified_uid = 0;
+    std::string new_name; // where the folder went: later runs keep sending it there
 };
 
 struct ClaimedTask {

@@ -168,9 +168,17 @@ std::vector<FetchedMessage> parse_fetch_responses(std::string_view text) {
                         else if (item == "RFC822.SIZE")
                             size = std::strtoll(c.atom().c_str(), nullptr, 10);
                         else if (item == "FLAGS") {
-                            for (auto &flag : c.atom_list())
-                                if (!flag.empty() && flag[0] != '\\')
-                                    m.keywords.push_back(std::move(flag));
+                            for (auto &flag : c.atom_list()) {
+                                if (flag.empty() || upper(flag) == "\\RECENT")
+                                    continue;
+                                (flag[0] == '\\' ? m.system_flags : m.keywords)
+                                    .push_back(std::move(flag));
+                            }
+                        } else if (item == "INTERNALDATE") {
+                            if (auto date = c.string())
+                                m.internal_date = *date;
+                        } else if (item == "BODY[]") {
+                            m.body = c.string();
                         } else if (item.rfind("BODY[HEADER.FIELDS", 0) == 0) {
                             if (auto header = c.string())
                                 m.message_id = message_id_of(*header);

@@ -40,7 +40,7 @@ std::vector<KeywordStore> plan_keywords(const std::vector<FolderListing> &old_si
     for (const auto &f : old_side) {
         const std::string target = new_folder_name(f.name, f.separator, new_separator, plan);
         const auto found = by_name.find(target);
-        if (!folder_wanted(sync, target) || found == by_name.end())
+        if (plan.excludes(f.name) || !folder_wanted(sync, target) || found == by_name.end())
             continue;
         auto &index = copies[target];
         if (index.empty())

@@ -197,18 +197,54 @@ std::map<std::string, std::string> special_folders_from_doveconf(std::string_vie
     return out;
 }
 
+namespace {
+
+// XLIST (Gmail) names some uses its own way: \Spam is Junk, \AllMail All, \Starred Flagged.
+bool marked(const ListedFolder &f, const std::string &use) {
+    return f.has_flag(use) || (use == "\\Junk" && f.has_flag("\\Spam")) ||
+           (use == "\\Sent" && f.has_flag("\\SentMail")) ||
+           (use == "\\All" && f.has_flag("\\AllMail")) ||
+           (use == "\\Flagged" && f.has_flag("\\Starred"));
+}
+
+// A server that marks one folder is trusted to mark them all; one that marks none is read by
+// the folders' names.
+bool any_marked(const std::vector<ListedFolder> &folders) {
+    for (const auto &f : folders)
+        for (const auto &use :
+             {"\\Sent", "\\Drafts", "\\Trash", "\\Junk", "\\Archive", "\\All", "\\Flagged"})
+            if (marked(f, use))
+                return true;
+    return false;
+}
+
+bool well_known_as(const std::string &name, const std::string &use) {
+    auto known = well_known_names().find(use);
+    return known != well_known_names().end() &&
+           std::any_of(known->second.begin(), known->second.end(),
+                       [&](const std::string &k) { return lower(k) == lower(name); });
+}
+
+} // namespace
+
+std::vector<std::string> old_folders_of_use(const std::vector<ListedFolder> &old_folders,
+                                            const OldNamespace &old_namespace,
+                                            const std::string &use) {
+    const bool by_marks = any_marked(old_folders);
+    std::vector<std::string> out;
+    for (const auto &f : old_folders) {
+        const std::string name = strip_prefix(f.name, old_namespace);
+        if (lower(name) == "inbox" || f.has_flag("\\Noselect"))
+            continue;
+        if (by_marks ? marked(f, use) : well_known_as(name, use))
+            out.push_back(f.name);
+    }
+    return out;
+}
+
 std::map<std::string, std::string>
 special_use_map(const std::vector<ListedFolder> &old_folders, const OldNamespace &old_namespace,
                 const std::map<std::string, std::string> &new_folders) {
-    // XLIST (Gmail) calls Sent \Sent too; \Spam is its Junk.
-    auto marked = [](const ListedFolder &f, const std::string &use) {
-        return f.has_flag(use) || (use == "\\Junk" && f.has_flag("\\Spam")) ||
-               (use == "\\Sent" && f.has_flag("\\SentMail"));
-    };
-    bool any_marked = false;
-    for (const auto &f : old_folders)
-        for (const auto &use : special_uses())
-            any_marked = any_marked || marked(f, use);
 
     std::map<std::string, std::string> map;
     std::vector<std::string> taken; // old folders already mapped
@@ -224,27 +260,13 @@ special_use_map(const std::vector<ListedFolder> &old_folders, const OldNamespace
             });
         if (target_exists)
             continue;
-        const ListedFolder *chosen = nullptr;
-        // An old folder already named like the target lands there anyway.
-        for (const auto &f : old_folders) {
-            const std::string name = strip_prefix(f.name, old_namespace);
-            if (lower(name) == "inbox" || f.has_flag("\\Noselect") ||
-                std::find(taken.begin(), taken.end(), f.name) != taken.end())
+        // The first old folder of the use that no other use took.
+        for (const auto &name : old_folders_of_use(old_folders, old_namespace, use)) {
+            if (std::find(taken.begin(), taken.end(), name) != taken.end())
                 continue;
-            const auto &known = well_known_names().at(use);
-            const bool fits =
-                any_marked ? marked(f, use)
-                           : std::any_of(known.begin(), known.end(), [&](const std::string &k) {
-                                 return lower(k) == lower(name);
-                             });
-            if (!fits)
-                continue;
-            if (!chosen)
-                chosen = &f;
-        }
-        if (chosen) {
-            map[chosen->name] = target->second;
-            taken.push_back(chosen->name);
+            map[name] = target->second;
+            taken.push_back(name);
+            break;
         }
     }
     return map;

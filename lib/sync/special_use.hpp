@@ -36,6 +36,14 @@ std::map<std::string, std::string> special_folders(const std::vector<ListedFolde
 // fresh mailbox has none, and only the configuration says where Sent mail belongs.
 std::map<std::string, std::string> special_folders_from_doveconf(std::string_view doveconf_output);
 
+// The old folders of one use (\Sent, ..., also \All and \Flagged): those the old server marks
+// with it (XLIST's \Spam, \AllMail, \Starred count as \Junk, \All, \Flagged) or, when it
+// marks no folder at all, those with a name mail clients give it. INBOX and \Noselect folders
+// never. Names as the old server spells them.
+std::vector<std::string> old_folders_of_use(const std::vector<ListedFolder> &old_folders,
+                                            const OldNamespace &old_namespace,
+                                            const std::string &use);
+
 // old folder name (as the old server spells it) -> new folder name, for the old folders that
 // have a special use the new server has a folder for. The old namespace prefix is stripped
 // before the names are compared; INBOX never moves; a folder already named like its target

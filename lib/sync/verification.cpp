@@ -163,7 +163,7 @@ Verification compare_folders(const std::vector<FolderListing> &old_side,
     Verification v;
     for (const auto &f : old_side) {
         const std::string target = new_folder_name(f.name, f.separator, new_separator, plan);
-        if (!folder_wanted(sync, target))
+        if (plan.excludes(f.name) || !folder_wanted(sync, target))
             continue;
         FolderCheck check{f.name,        target, static_cast<long long>(f.messages.size()), -1, 0,
                           f.uidvalidity, 0};

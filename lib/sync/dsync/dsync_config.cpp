@@ -1,6 +1,8 @@
 #include "sync/dsync/dsync_config.hpp"
 
 #include "config/folder_pattern.hpp"
+#include "sync/mutf7.hpp"
+#include "sync/verification.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -112,6 +114,34 @@ std::vector<std::string> dsync_arguments(const Config &config, const std::string
     }
     argv.push_back("imapc:");
     return argv;
+}
+
+namespace {
+
+// An old folder's name in dsync's run: where imapc puts it by its name alone, in UTF-8.
+std::string dsync_name(const FolderPlan &plan, const std::string &old_name) {
+    FolderPlan plain = plan;
+    plain.renames.clear();
+    const std::string name =
+        new_folder_name(old_name, plan.old_namespace.separator, plan.new_separator, plain);
+    // Not valid modified UTF-7: the name as it is, which is what dsync shows for it.
+    return mutf7_to_utf8(name).value_or(name);
+}
+
+} // namespace
+
+std::vector<std::string> renamed_folder_exclusions(const FolderPlan &plan) {
+    std::vector<std::string> out;
+    for (const auto &rename : plan.renames)
+        out.push_back(dsync_name(plan, rename.first));
+    return out;
+}
+
+std::vector<std::string> special_use_exclusions(const FolderPlan &plan) {
+    std::vector<std::string> out;
+    for (const auto &name : plan.excluded)
+        out.push_back(dsync_name(plan, name));
+    return out;
 }
 
 std::vector<std::string> excluded_folders(const SyncConfig &sync,

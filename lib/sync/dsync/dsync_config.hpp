@@ -6,6 +6,7 @@
 #include "base/error.hpp"
 #include "base/secret_string.hpp"
 #include "config/config.hpp"
+#include "sync/folder_plan.hpp"
 #include "sync/old_namespace.hpp"
 
 #include <string>
@@ -64,6 +65,14 @@ std::vector<std::string> dsync_arguments(const Config &config, const std::string
                                          const std::string &local_user, const std::string &state,
                                          const std::vector<std::string> &excluded_folders,
                                          bool folders_only = false);
+
+// The old folders the plan renames, as dsync names them (UTF-8, the old prefix stripped, the
+// new server's separator): left out of dsync's run (-x), which cannot rename a folder, and
+// copied by the folder copy pass (sync/folder_copy.hpp).
+std::vector<std::string> renamed_folder_exclusions(const FolderPlan &plan);
+
+// The old folders left out for their special use (plan.excluded), as dsync names them.
+std::vector<std::string> special_use_exclusions(const FolderPlan &plan);
 
 // The folders sync.folder_exclude / folder_include leave out, from the old side's folder list
 // (names as the new server spells them). INBOX is matched as "INBOX".

@@ -5,6 +5,7 @@
 #include "sync/dsync/dsync_folders_pass.hpp"
 #include "sync/dsync/dsync_output.hpp"
 #include "sync/dsync/namespace_probe.hpp"
+#include "sync/folder_copy.hpp"
 #include "sync/state_identity.hpp"
 #include "sync/verification.hpp"
 
@@ -143,10 +144,20 @@ void write_state(const std::string &path, const std::string &state) {
         ::rename(tmp.c_str(), path.c_str());
 }
 
+// "INBOX.Sent Items -> Sent, Gesendet -> Sent", for error messages.
+std::string describe_renames(const FolderPlan &plan) {
+    std::string out;
+    for (const auto &[from, to] : plan.renames)
+        out += (out.empty() ? "" : ", ") + from + " -> " + to;
+    return out;
+}
+
 struct Prepared {
     std::string run_config;
     std::vector<std::string> excluded;
-    FolderPlan plan; // dsync strips the old prefix (imapc_list_prefix) and maps nothing else
+    // dsync strips the old prefix (imapc_list_prefix); the folders the plan renames are left
+    // out of its run and copied by copy_renamed_folders.
+    FolderPlan plan;
 };
 
 Result<Prepared> prepare(const SyncRequest &rq, RunDir &run_dir) {
@@ -162,7 +173,11 @@ Result<Prepared> prepare(const SyncRequest &rq, RunDir &run_dir) {
     if (!text)
         return text.error();
     Prepared p{run_dir.path + "/doveadm.conf", {}, {}};
-    p.plan.old_namespace = namespaces.value().old_namespace;
+    auto plan = plan_folders(rq, true);
+    if (!plan)
+        return plan.error();
+    p.plan = std::move(plan).value();
+    p.plan.old_namespace = namespaces.value().old_namespace; // what imapc_list_prefix strips
     if (auto r = write_private_file(p.run_config, text.value().reveal()); !r)
         return r.error();
     if (!rq.config.sync.folder_exclude.empty() || !rq.config.sync.folder_include.empty()) {
@@ -171,6 +186,10 @@ Result<Prepared> prepare(const SyncRequest &rq, RunDir &run_dir) {
             return folders.error();
         p.excluded = excluded_folders(rq.config.sync, folders.value());
     }
+    for (auto &name : renamed_folder_exclusions(p.plan))
+        p.excluded.push_back(std::move(name));
+    for (auto &name : special_use_exclusions(p.plan))
+        p.excluded.push_back(std::move(name));
     return p;
 }
 
@@ -282,6 +301,20 @@ SyncReport run_dsync(const SyncRequest &rq, const std::atomic<bool> &cancel,
             write_state(state_file, state);
         if (auto after = new_side_counts(rq.config, rq.task.local_user))
             report.progress = progress_between(before.value(), after.value());
+    }
+    if (report.outcome == SyncOutcome::synced && !prepared.value().plan.renames.empty()) {
+        auto copied = copy_renamed_folders(rq, prepared.value().plan, cancel);
+        if (cancel) {
+            report.outcome = SyncOutcome::cancelled;
+            report.complete = false;
+        } else if (!copied) {
+            report.outcome = SyncOutcome::failed;
+            report.complete = false;
+            report.error = "copying the folders that change their name (" +
+                           describe_renames(prepared.value().plan) + "): " + copied.error().message;
+        } else {
+            report.progress.messages_copied += copied.value().copied;
+        }
     }
     attach_verification(rq, prepared.value().plan, report);
     return finish();

@@ -911,3 +911,34 @@ TEST_CASE("folder_exclude: any pattern the linear matcher runs, the rest refused
                                    "\\b); \"^(?!INBOX)\" is refused: lookahead is not "
                                    "supported at offset 2"});
 }
+
+TEST_CASE("folder_exclude: a list of patterns and special uses", "[unit]") {
+    ConfigDir dir;
+    auto list = dir.load(one_provider + "sync:\n"
+                                        "  folder_exclude:\n"
+                                        "    - '^Spam$'\n"
+                                        "    - '\\Junk'\n"
+                                        "    - \"\\\\trash\"\n"
+                                        "    - '^Old/'\n");
+    INFO(Catch::Detail::stringify(messages(list)));
+    REQUIRE(list.config.has_value());
+    CHECK(list.config->sync.folder_exclude == "(?:^Spam$)|(?:^Old/)");
+    CHECK(list.config->sync.folder_exclude_special_use ==
+          std::vector<std::string>{"\\Junk", "\\Trash"});
+    auto one_use = dir.load(one_provider + "sync:\n  folder_exclude: '\\All'\n");
+    REQUIRE(one_use.config.has_value());
+    CHECK(one_use.config->sync.folder_exclude.empty());
+    CHECK(one_use.config->sync.folder_exclude_special_use == std::vector<std::string>{"\\All"});
+    // A bad entry is named by its index and line; nothing of the list is taken.
+    auto bad = dir.load(one_provider + "sync:\n"             // 8
+                                       "  folder_exclude:\n" // 9
+                                       "    - '\\Junk'\n"    // 10
+                                       "    - '^(Spam'\n"    // 11
+                                       "    - {a: b}\n");    // 12
+    const auto got = messages(bad);
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].rfind(dir.main() + ":11: sync.folder_exclude[1]: expected a regular expression",
+                       0) == 0);
+    CHECK(got[1] == dir.main() + ":12: sync.folder_exclude[2]: expected a regular expression or "
+                                 "a special use such as \\Junk, got a mapping");
+}

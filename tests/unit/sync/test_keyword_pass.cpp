@@ -46,7 +46,12 @@ namespace {
 
 FetchedMessage msg(long long uid, long long size, std::string id,
                    std::vector<std::string> keywords) {
-    return FetchedMessage{uid, size, std::move(keywords), std::move(id)};
+    FetchedMessage m;
+    m.uid = uid;
+    m.size = size;
+    m.keywords = std::move(keywords);
+    m.message_id = std::move(id);
+    return m;
 }
 
 } // namespace

@@ -48,12 +48,18 @@ namespace {
 std::string translate(const OldNamespace &ns, const std::string &function,
                       const std::vector<std::string> &names,
                       const std::map<std::string, std::string> &renames = {}) {
+    auto plan_of = [](const OldNamespace &n, const std::map<std::string, std::string> &r) {
+        FolderPlan plan;
+        plan.old_namespace = n;
+        plan.renames = r;
+        return plan;
+    };
     char path[] = "/tmp/imapmig-helper-XXXXXX.py";
     int fd = ::mkstemps(path, 3);
     REQUIRE(fd >= 0);
     ::close(fd);
     std::ofstream(path) << offlineimap_helper_python(SyncConfig{}, "/usr/sbin/imap-migrator",
-                                                     "/etc/c.yaml", FolderPlan{ns, renames});
+                                                     "/etc/c.yaml", plan_of(ns, renames));
     std::string args;
     for (const auto &n : names)
         args += "'" + n + "',";

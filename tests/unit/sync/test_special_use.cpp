@@ -112,3 +112,28 @@ TEST_CASE("special-use folders from the new server's configuration", "[unit]") {
                                                       {"\\Archive", "INBOX.Deleted Items"}});
     CHECK(special_folders_from_doveconf("").empty());
 }
+
+TEST_CASE("special use: the old folders of one use, for folder_exclude", "[unit]") {
+    auto marked = parse_list_reply("* LIST (\\HasNoChildren) \".\" INBOX\r\n"
+                                   "* LIST (\\HasNoChildren \\Junk) \".\" \"INBOX.Spam\"\r\n"
+                                   "* LIST (\\HasNoChildren \\Junk) \".\" \"INBOX.Bulk\"\r\n"
+                                   "* LIST (\\HasNoChildren) \".\" \"INBOX.Junk\"\r\n"
+                                   "* LIST (\\Noselect \\Junk) \".\" \"INBOX.Old\"\r\n");
+    const OldNamespace courier{"INBOX.", '.'};
+    // Marked: every marked one (not the unmarked "Junk", not a \Noselect one).
+    CHECK(old_folders_of_use(marked, courier, "\\Junk") ==
+          std::vector<std::string>{"INBOX.Spam", "INBOX.Bulk"});
+    CHECK(old_folders_of_use(marked, courier, "\\Trash").empty());
+    // Gmail's XLIST names.
+    auto gmail =
+        parse_list_reply("* XLIST (\\HasNoChildren \\AllMail) \"/\" \"[Gmail]/All Mail\"\r\n"
+                         "* XLIST (\\HasNoChildren \\Starred) \"/\" \"[Gmail]/Starred\"\r\n");
+    CHECK(old_folders_of_use(gmail, {}, "\\All") == std::vector<std::string>{"[Gmail]/All Mail"});
+    CHECK(old_folders_of_use(gmail, {}, "\\Flagged") ==
+          std::vector<std::string>{"[Gmail]/Starred"});
+    // Unmarked: by name, every one of them, the prefix stripped first; INBOX never.
+    CHECK(old_folders_of_use(folders({"INBOX", "INBOX.Spam", "INBOX.Junk E-Mail", "INBOX.Work"}),
+                             courier, "\\Junk") ==
+          std::vector<std::string>{"INBOX.Spam", "INBOX.Junk E-Mail"});
+    CHECK(old_folders_of_use(folders({"Spam"}), {}, "\\All").empty());
+}

@@ -13,8 +13,11 @@ FolderListing folder(std::string name, char sep, std::vector<long long> sizes,
                      long long uidvalidity = 7) {
     FolderListing f{std::move(name), sep, uidvalidity, {}};
     long long uid = 0;
-    for (long long size : sizes)
-        f.messages.push_back({++uid, size, {}, {}});
+    for (long long size : sizes) {
+        f.messages.emplace_back();
+        f.messages.back().uid = ++uid;
+        f.messages.back().size = size;
+    }
     return f;
 }
 
@@ -123,7 +126,7 @@ TEST_CASE("two old folders landing in one new folder cannot share its messages",
 TEST_CASE("what was verified once stays verified; new old mail is checked", "[unit]") {
     // The first run saw all three; then the user deleted two in the new mailbox, and a fourth
     // message arrived at the old server.
-    const std::vector<VerifiedMark> marks = {{"INBOX", 7, 3}};
+    const std::vector<VerifiedMark> marks = {{"INBOX", 7, 3, "INBOX"}};
     std::vector<FolderListing> old_side = {folder("INBOX", '/', {100, 200, 300, 400})};
     Verification v = compare_folders(old_side, {folder("INBOX", '/', {300, 400})}, FolderPlan{},
                                      SyncConfig{}, marks);
@@ -158,4 +161,18 @@ TEST_CASE("excluded folders are not checked", "[unit]") {
     REQUIRE(v.folders.size() == 1);
     CHECK(v.folders[0].old_name == "Trash");
     CHECK(v.folders[0].missing == 2);
+}
+
+TEST_CASE("folders left out for their special use are not checked", "[unit]") {
+    const std::vector<FolderListing> old_side = {folder("INBOX", '/', {1}),
+                                                 folder("Spam", '/', {2, 3})};
+    const std::vector<FolderListing> new_side = {folder("INBOX", '/', {1})};
+    FolderPlan plan;
+    plan.excluded = {"Spam"};
+    Verification v = compare_folders(old_side, new_side, plan, SyncConfig{}, {});
+    REQUIRE(v.folders.size() == 1);
+    CHECK(v.folders[0].old_name == "INBOX");
+    CHECK(v.complete());
+    v = compare_folders(old_side, new_side, FolderPlan{}, SyncConfig{}, {});
+    CHECK(v.missing() == 2);
 }
