@@ -89,7 +89,7 @@ void carry_over(ClaimedTask &t, const SyncReport &r) {
         return;
     t.verified.clear();
     for (const auto &f : r.verification->folders)
-        t.verified.push_back({f.old_name, f.uidvalidity, f.verified_uid});
+        t.verified.push_back({f.old_name, f.uidvalidity, f.verified_uid, f.new_name});
     t.verification_baseline = false;
 }
 
