@@ -53,6 +53,7 @@ int cmd_migrations_stop(Context &);
 int cmd_migrations_resume(Context &);
 int cmd_migrations_resync(Context &);
 int cmd_migrations_finish(Context &);
+int cmd_migrations_cutover(Context &);
 int cmd_migrations_accept(Context &);
 int cmd_migrations_delete(Context &);
 int cmd_migrations_secret(Context &);

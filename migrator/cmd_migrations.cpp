@@ -74,6 +74,7 @@ void print_json_fields(const MigrationRow &m) {
               << ", \"finish_requested\": " << (m.finish_requested ? "true" : "false")
               << ", \"verified_at\": " << opt(m.verified_at) << ", \"missing_messages\": "
               << (m.missing_messages < 0 ? std::string("null") : std::to_string(m.missing_messages))
+              << ", \"password_changed_at\": " << opt(m.password_changed_at)
               << ", \"last_error\": " << opt(m.last_error);
 }
 
@@ -220,6 +221,10 @@ int cmd_migrations_show(Context &ctx) {
                       : m.verified_at + ", " + std::to_string(m.missing_messages) +
                             " message(s) missing")
               << "\nold password:     " << (m.has_secret ? "stored (sealed)" : "wiped")
+              << (m.password_changed_at.empty()
+                      ? std::string()
+                      : ", changed at the old provider (taken over by a login at " +
+                            m.password_changed_at + ")")
               << "\nlast error:       " << (m.last_error.empty() ? "-" : m.last_error) << "\n";
     if (!folders.value().empty()) {
         // Where each old folder went, and what the last verification counted there.

@@ -46,6 +46,20 @@ const std::map<std::string_view, std::string_view> &details() {
                    "SIGHUP reloads the configuration."},
         {"migrations finish", "One last sync, then the migration is finished and the sealed old "
                               "password is wiped."},
+        {"migrations cutover",
+         "The end of a migration campaign, for one migration, a local domain or all of them. "
+         "Each migration is claimed as the worker claims it (a run of the worker under way is "
+         "waited for; provider max_connections hold) and synced with its provider's engine, "
+         "again while dsync reports mail that changed during the run (exit 2) or the "
+         "verification misses mail, at most 5 runs; the first run that is complete and verified "
+         "finishes it in the same statement that records it, wiping the sealed old password. "
+         "Already finished migrations are skipped and counted; stopped ones and those that "
+         "cannot complete (the old provider rejects the stored password, mail still missing) "
+         "are reported with the reason and left unfinished. One line per migration, a progress "
+         "bar on a terminal, a summary at the end; the exit status is 1 when one failed. "
+         "SIGINT or SIGTERM stops the runs under way and hands their migrations back as they "
+         "were: each migration is either finished or left as it was, and running the same "
+         "cutover again carries on. Runs sync.max_parallel_accounts migrations at once."},
         {"migrations delete", "Removes the task and its secret, never the account or its mail."},
         {"import", "One file is one transaction; an error names file, line, field and what was "
                    "expected, and nothing of that file is written."},

@@ -1,25 +1,20 @@
 #include "worker.hpp"
 
+#include "sync_job.hpp"
+
 #include "base/child_process.hpp"
 #include "base/fd.hpp"
 #include "config/config.hpp"
-#include "crypto/secrets.hpp"
 #include "db/migrations_table.hpp"
 #include "db/provider_guard.hpp"
 #include "db/providers_table.hpp"
 #include "db/schema.hpp"
 #include "db/store.hpp"
-#include "sync/dsync/dsync_preflight.hpp"
-#include "sync/dsync/dsync_sync.hpp"
-#include "sync/mailbox_size.hpp"
-#include "sync/offlineimap/offlineimap_sync.hpp"
 #include "sync/task_queue.hpp"
 
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -35,6 +30,16 @@ namespace imapmig::worker {
 
 namespace {
 
+using sync_job::keep_memory_private;
+using sync_job::load_setup;
+using sync_job::run_sync;
+using sync_job::Setup;
+using sync_job::task_label;
+
+std::string worker_identity() {
+    return sync_job::process_identity();
+}
+
 constexpr std::chrono::seconds lease{120};
 
 std::mutex log_mutex;
@@ -45,26 +50,6 @@ void log_line(const std::string &line) {
     std::cerr << line << std::endl;
 }
 
-std::string task_label(const ClaimedTask &t) {
-    return "migration=" + std::to_string(t.id) + " user=" + t.local_user +
-           " provider=" + t.provider;
-}
-
-std::string worker_identity() {
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    return std::string(host) + ":" + std::to_string(::getpid());
-}
-
-// The worker holds the key that opens every sealed password and, during runs, old passwords
-// and the master password: no core file (the unit adds LimitCORE=0), and a process that is not
-// dumpable cannot be ptrace-attached or have its memory read by others of its uid either.
-void keep_memory_private() {
-    ::prctl(PR_SET_DUMPABLE, 0);
-    const rlimit no_core{0, 0};
-    ::setrlimit(RLIMIT_CORE, &no_core);
-}
-
 // Run directories a killed worker left behind (its private per-run files).
 void remove_leftovers(const Config &config) {
     auto removed = remove_stale_run_dirs(config.sync.runtime_dir);
@@ -73,33 +58,6 @@ void remove_leftovers(const Config &config) {
     else if (removed.value() > 0)
         log_line("worker: removed " + std::to_string(removed.value()) +
                  " run directory(ies) left by a stopped worker in " + config.sync.runtime_dir);
-}
-
-// What a loaded configuration gives the worker; replaced as a whole on SIGHUP.
-struct Setup {
-    Config config;
-    KeyRing keys;
-};
-
-Result<std::shared_ptr<const Setup>> load_setup(const std::string &path) {
-    ConfigLoadResult loaded = load_config(path);
-    if (!loaded.config) {
-        std::string all;
-        for (const auto &d : loaded.errors)
-            all += (all.empty() ? "" : "\n") + d.to_string();
-        return config_error(all);
-    }
-    if (!loaded.config->local_imap)
-        return config_error(path +
-                            ": the worker needs the local_imap section (Dovecot master user)");
-    // A worker that cannot run its dsync engine (wrong user) says so once, at start or reload.
-    if (auto usable = check_dsync_usable(*loaded.config); !usable)
-        return config_error(path + ": " + usable.error().message);
-    auto keys =
-        KeyRing::load(loaded.config->secret_key_file, loaded.config->previous_secret_key_files);
-    if (!keys)
-        return keys.error();
-    return std::make_shared<const Setup>(Setup{std::move(*loaded.config), std::move(keys.value())});
 }
 
 struct Job {
@@ -158,36 +116,8 @@ void record_report(TaskQueue &queue, const Job &job, const SyncReport &report) {
 }
 
 void run_job(Job &job) {
-    const Setup &s = *job.setup;
     TaskQueue queue(*job.conn, worker_identity(), lease);
-    const ClaimedTask &t = job.task;
-    const ProviderConfig *provider = s.config.provider(t.provider);
-    auto old_pw = s.keys.open(t.secret, migration_secret_context(t.provider, t.old_login));
-    auto master = read_password_file(s.config.local_imap->master_password_file);
-    SyncReport report;
-    if (!old_pw || !master || provider == nullptr) {
-        report.error = !old_pw   ? "cannot open the sealed old password: " + old_pw.error().message
-                       : !master ? master.error().message
-                                 : "provider " + t.provider + " is no longer configured";
-    } else {
-        const SyncEngine engine = s.config.engine_for(*provider);
-        log_line(task_label(t) + ": sync started (" + std::string(to_string(engine)) + ")");
-        SyncRequest rq{s.config, *provider, t, old_pw.value(), master.value()};
-        auto heartbeat = [&](const SyncProgress &p) {
-            auto alive = queue.heartbeat(t, p);
-            return !alive || alive.value(); // a database hiccup is no reason to abort
-        };
-        report = engine == SyncEngine::dsync ? run_dsync(rq, job.cancel, heartbeat)
-                                             : run_offlineimap(rq, job.cancel, heartbeat);
-        // dsync measured the new mailbox's vsize itself; offlineimap reports no sizes.
-        if (engine == SyncEngine::offlineimap && report.outcome == SyncOutcome::synced) {
-            auto bytes = mailbox_bytes(*s.config.local_imap, t.local_user, master.value());
-            if (bytes)
-                report.progress.bytes = bytes.value();
-            else
-                log_line(task_label(t) + ": mailbox size unknown: " + bytes.error().message);
-        }
-    }
+    const SyncReport report = run_sync(*job.setup, job.task, queue, job.cancel, log_line);
     record_report(queue, job, report);
     job.done = true;
     const uint64_t one = 1;

@@ -95,17 +95,68 @@ Result<bool> old_login_has_task(Connection &conn, const std::string &provider,
 
 // ---- The login path's statements
 
-// The local passdb answers for existing accounts; this sees the ones it may have missed.
+// The local passdb answers for existing accounts; this sees the ones it may have missed, and
+// those whose password it rejected (the old provider may know a newer one).
 const Statement login_account_lookup_statement{
-    "account lookup", "SELECT a.password, a.enabled AND d.enabled, m.id IS NOT NULL "
-                      "FROM accounts a LEFT JOIN domains d ON d.id = a.domain_id "
-                      "LEFT JOIN migrations m ON m.account_id = a.id AND m.old_login = $2 "
-                      "WHERE a.username = $1"};
+    "account lookup",
+    "SELECT a.password, a.enabled AND d.enabled, m.id IS NOT NULL, coalesce(m.provider, ''),"
+    " coalesce(m.state = 'finished', false),"
+    " coalesce(m.proxy_until_synced AND m.first_synced_at IS NULL AND m.state <> 'finished',"
+    "          false) "
+    "FROM accounts a LEFT JOIN domains d ON d.id = a.domain_id "
+    "LEFT JOIN migrations m ON m.account_id = a.id AND m.old_login = $2 "
+    "WHERE a.username = $1"};
 
 std::optional<LoginAccountRow> read_login_account(const Rows &r) {
     if (r.empty())
         return std::nullopt;
-    return LoginAccountRow{r.str(0, 0), r.boolean(0, 1), r.boolean(0, 2)};
+    return LoginAccountRow{r.str(0, 0), r.boolean(0, 1), r.boolean(0, 2),
+                           r.str(0, 3), r.boolean(0, 4), r.boolean(0, 5)};
+}
+
+// One statement, so one transaction: the migration row is locked first (a concurrent `finish`
+// waits for it, or wins and the update finds no row), then the account's hash, the sealed old
+// password, the resume of a rejected task, its event and the worker's wake-up.
+const Statement login_password_update_statement{
+    "password update",
+    "WITH target AS ("
+    "  SELECT m.id, m.account_id, m.state FROM migrations m"
+    "  JOIN accounts a ON a.id = m.account_id"
+    "  WHERE a.username = $1 AND m.provider = $2 AND m.old_login = $3"
+    "    AND m.state <> 'finished'"
+    "  FOR UPDATE OF m), "
+    "account AS ("
+    "  UPDATE accounts a SET password = $4 FROM target t WHERE a.id = t.account_id"
+    "  RETURNING a.id), "
+    "migration AS ("
+    "  UPDATE migrations m SET secret = $5, secret_key_id = $6, password_changed_at = now(),"
+    "    updated_at = now(),"
+    "    state = CASE WHEN t.state = 'credentials_rejected'"
+    "                 THEN CASE WHEN m.last_sync_at IS NULL THEN 'pending' ELSE 'synced' END"
+    "                 ELSE m.state END,"
+    "    next_sync_at = CASE WHEN t.state = 'credentials_rejected' THEN now()"
+    "                   ELSE m.next_sync_at END,"
+    "    attempts = CASE WHEN t.state = 'credentials_rejected' THEN 0 ELSE m.attempts END,"
+    "    last_error = CASE WHEN t.state = 'credentials_rejected' THEN NULL"
+    "                 ELSE m.last_error END"
+    "  FROM target t WHERE m.id = t.id AND EXISTS (SELECT 1 FROM account)"
+    "  RETURNING m.id, t.state = 'credentials_rejected' AS resumed,"
+    "    m.proxy_until_synced AND m.first_synced_at IS NULL AS proxied), "
+    "event AS ("
+    "  INSERT INTO migration_events (migration_id, kind, message)"
+    "  SELECT id, 'password_changed', CASE WHEN resumed"
+    "    THEN 'a login brought the password changed at the old provider; resumed'"
+    "    ELSE 'a login brought the password changed at the old provider' END"
+    "  FROM migration) "
+    "SELECT id, resumed, proxied,"
+    "  (SELECT count(*) FROM (SELECT pg_notify('imap_migration', id::text) FROM migration"
+    "                         WHERE resumed) n) "
+    "FROM migration"};
+
+std::optional<LoginPasswordUpdatedRow> read_login_password_updated(const Rows &r) {
+    if (r.empty())
+        return std::nullopt;
+    return LoginPasswordUpdatedRow{r.str(0, 0), r.boolean(0, 1), r.boolean(0, 2)};
 }
 
 // The domain (created when allowed and missing), the account, the migration task, its event
@@ -170,35 +221,54 @@ std::optional<std::string> read_login_migration_id(const Rows &r) {
 
 // ---- The worker
 
+namespace {
+
+// The claim of the row the `due` CTE (id, prev_state) picked: leased to $1 for $3 seconds,
+// with the columns claimed_task reads.
+std::string claim_sql(const char *due) {
+    return std::string("WITH due AS (") + due +
+           ") "
+           "UPDATE migrations m SET state = 'syncing', lease_owner = $1,"
+           "  lease_expires = now() + make_interval(secs => $3::int), last_run_started = now(),"
+           "  runs = m.runs + 1, folders_done = 0, updated_at = now() "
+           "FROM due WHERE m.id = due.id "
+           "RETURNING m.id, m.provider, m.old_login,"
+           "  (SELECT username FROM accounts a WHERE a.id = m.account_id),"
+           "  coalesce(m.secret_key_id, ''), coalesce(encode(m.secret, 'hex'), ''),"
+           "  m.finish_requested, due.prev_state, m.attempts, m.messages_copied,"
+           "  m.sync_identity::text, m.legacy_state_ok, m.verification_baseline";
+}
+
 // SKIP LOCKED: workers on other hosts claim other rows instead of waiting for these.
 // A 'syncing' row whose lease expired belongs to a dead worker and is due again.
-const char *const task_claim_sql =
-    "WITH due AS ("
-    "  SELECT id, state AS prev_state FROM migrations"
-    "  WHERE provider = ANY($2::text[])"
-    "    AND ((state IN ('pending', 'synced', 'incomplete', 'failed') AND next_sync_at <= now())"
-    "         OR (state = 'syncing' AND lease_expires < now()))"
-    "  ORDER BY next_sync_at LIMIT 1 FOR UPDATE SKIP LOCKED) "
-    "UPDATE migrations m SET state = 'syncing', lease_owner = $1,"
-    "  lease_expires = now() + make_interval(secs => $3::int), last_run_started = now(),"
-    "  runs = m.runs + 1, folders_done = 0, updated_at = now() "
-    "FROM due WHERE m.id = due.id "
-    "RETURNING m.id, m.provider, m.old_login,"
-    "  (SELECT username FROM accounts a WHERE a.id = m.account_id),"
-    "  coalesce(m.secret_key_id, ''), coalesce(encode(m.secret, 'hex'), ''),"
-    "  m.finish_requested, due.prev_state, m.attempts, m.messages_copied,"
-    "  m.sync_identity::text, m.legacy_state_ok, m.verification_baseline";
+const std::string &due_claim_sql() {
+    static const std::string sql =
+        claim_sql("  SELECT id, state AS prev_state FROM migrations"
+                  "  WHERE provider = ANY($2::text[])"
+                  "    AND ((state IN ('pending', 'synced', 'incomplete', 'failed') AND "
+                  "next_sync_at <= now())"
+                  "         OR (state = 'syncing' AND lease_expires < now()))"
+                  "  ORDER BY next_sync_at LIMIT 1 FOR UPDATE SKIP LOCKED");
+    return sql;
+}
 
-Result<std::optional<ClaimedTask>> claim_migration(Connection &conn, const std::string &owner,
-                                                   const std::vector<std::string> &providers,
-                                                   std::chrono::seconds lease) {
-    auto r = conn.exec("migration claim", task_claim_sql,
-                       {owner, pg_text_array(providers), std::to_string(lease.count())});
-    if (!r)
-        return r.error();
-    if (r.value().empty())
+// $2 the migration's id. Waits for a concurrent claim's transaction, never for a run: a row
+// under a live lease is simply not claimed.
+const std::string &id_claim_sql() {
+    static const std::string sql = claim_sql(
+        "  SELECT id, state AS prev_state FROM migrations"
+        "  WHERE id = $2::bigint"
+        "    AND (state IN ('pending', 'synced', 'incomplete', 'failed', 'credentials_rejected')"
+        "         OR (state = 'syncing' AND lease_expires < now()))"
+        "  FOR UPDATE");
+    return sql;
+}
+
+// The claimed row, its verification marks and its 'sync_started' event.
+Result<std::optional<ClaimedTask>> claimed_task(Connection &conn, const Rows &row,
+                                                const std::string &owner) {
+    if (row.empty())
         return std::optional<ClaimedTask>();
-    const Rows &row = r.value();
     ClaimedTask t;
     t.id = row.integer(0, 0);
     t.provider = row.str(0, 1);
@@ -229,6 +299,30 @@ Result<std::optional<ClaimedTask>> claim_migration(Connection &conn, const std::
         !e)
         return e.error();
     return std::optional<ClaimedTask>(std::move(t));
+}
+
+} // namespace
+
+const char *const task_claim_sql = due_claim_sql().c_str();
+
+Result<std::optional<ClaimedTask>> claim_migration(Connection &conn, const std::string &owner,
+                                                   const std::vector<std::string> &providers,
+                                                   std::chrono::seconds lease) {
+    auto r = conn.exec("migration claim", task_claim_sql,
+                       {owner, pg_text_array(providers), std::to_string(lease.count())});
+    if (!r)
+        return r.error();
+    return claimed_task(conn, r.value(), owner);
+}
+
+Result<std::optional<ClaimedTask>> claim_migration_by_id(Connection &conn, long long id,
+                                                         const std::string &owner,
+                                                         std::chrono::seconds lease) {
+    auto r = conn.exec("migration claim by id", id_claim_sql().c_str(),
+                       {owner, std::to_string(id), std::to_string(lease.count())});
+    if (!r)
+        return r.error();
+    return claimed_task(conn, r.value(), owner);
 }
 
 Result<bool> renew_migration_lease(Connection &conn, long long id, const std::string &owner,
@@ -266,15 +360,23 @@ Result<std::optional<MigrationState>> record_migration_run(Connection &conn, lon
                                                            const std::string &owner,
                                                            const MigrationRunRecord &run) {
     const MigrationCounters &c = run.counters;
-    // A verified run after `finish` is the last one: the old password is wiped with it.
+    // A verified run after `finish` (or the cutover's last run, $13) is the last one: the old
+    // password is wiped with it. A run the provider rejected although a login brought a newer
+    // password since it started (schema/0007) ran with the previous one: due again at once,
+    // with the new one, instead of credentials_rejected.
     auto r = conn.exec(
         "migration record",
         "UPDATE migrations SET lease_owner = NULL, lease_expires = NULL, updated_at = now(),"
-        " state = CASE WHEN $3 = 'synced' AND finish_requested THEN 'finished' ELSE $3 END,"
-        " secret = CASE WHEN $3 = 'synced' AND finish_requested THEN NULL ELSE secret END,"
-        " secret_key_id = CASE WHEN $3 = 'synced' AND finish_requested THEN NULL"
-        "                 ELSE secret_key_id END,"
-        " finished_at = CASE WHEN $3 = 'synced' AND finish_requested THEN now() END,"
+        " state = CASE WHEN $3 = 'synced' AND (finish_requested OR $13::boolean) THEN 'finished'"
+        "              WHEN $3 = 'credentials_rejected' AND password_changed_at > last_run_started"
+        "              THEN CASE WHEN last_sync_at IS NULL THEN 'pending' ELSE 'synced' END"
+        "              ELSE $3 END,"
+        " secret = CASE WHEN $3 = 'synced' AND (finish_requested OR $13::boolean) THEN NULL"
+        "          ELSE secret END,"
+        " secret_key_id = CASE WHEN $3 = 'synced' AND (finish_requested OR $13::boolean)"
+        "                 THEN NULL ELSE secret_key_id END,"
+        " finished_at = CASE WHEN $3 = 'synced' AND (finish_requested OR $13::boolean)"
+        "               THEN now() END,"
         " last_sync_at = CASE WHEN $3 IN ('synced', 'incomplete') THEN now()"
         "                ELSE last_sync_at END,"
         // The proxy window ends with the first complete, verified run; any other run while
@@ -283,8 +385,10 @@ Result<std::optional<MigrationState>> record_migration_run(Connection &conn, lon
         "                   THEN now() ELSE first_synced_at END,"
         " next_sync_at = now() + make_interval(secs => CASE WHEN $3 IN ('synced', 'incomplete')"
         "   AND NOT $11::boolean AND proxy_until_synced AND first_synced_at IS NULL THEN 30"
+        "   WHEN $3 = 'credentials_rejected' AND password_changed_at > last_run_started THEN 0"
         "   ELSE $4::bigint END::double precision),"
-        " attempts = CASE WHEN $3 IN ('synced', 'incomplete') THEN 0 ELSE attempts + 1 END,"
+        " attempts = CASE WHEN $3 IN ('synced', 'incomplete') OR ($3 = 'credentials_rejected'"
+        "   AND password_changed_at > last_run_started) THEN 0 ELSE attempts + 1 END,"
         " last_error = NULLIF($5, ''),"
         " folders_total = $6, folders_done = $7, messages_total = $8, messages_copied = $9,"
         " bytes_copied = CASE WHEN $10::bigint >= 0 THEN $10::bigint ELSE bytes_copied END,"
@@ -296,7 +400,8 @@ Result<std::optional<MigrationState>> record_migration_run(Connection &conn, lon
         {std::to_string(id), owner, to_string(run.state), std::to_string(run.next_sync_seconds),
          run.error, std::to_string(c.folders_total), std::to_string(c.folders_done),
          std::to_string(c.messages_total), std::to_string(c.messages_copied),
-         std::to_string(run.bytes), run.complete ? "true" : "false", std::to_string(run.missing)});
+         std::to_string(run.bytes), run.complete ? "true" : "false", std::to_string(run.missing),
+         run.finish ? "true" : "false"});
     if (!r)
         return r.error();
     if (r.value().empty())
@@ -379,7 +484,8 @@ constexpr const char *row_columns =
     " coalesce(m.last_error, ''), m.messages_copied, m.messages_total, m.folders_done,"
     " m.folders_total, m.attempts, m.runs, m.finish_requested, m.secret IS NOT NULL,"
     " m.bytes_copied, coalesce(to_char(m.verified_at, 'YYYY-MM-DD HH24:MI:SS'), ''),"
-    " coalesce(m.missing_messages, -1)";
+    " coalesce(m.missing_messages, -1),"
+    " coalesce(to_char(m.password_changed_at, 'YYYY-MM-DD HH24:MI:SS'), '')";
 
 // What the table shows, nothing more: every column costs the server an output function per
 // row and the client a copy. Fetched in binary (for_each_migration_line), so that bigint and
@@ -451,6 +557,7 @@ Result<MigrationRow> to_row(const Rows &r, int i) {
     m.bytes = r.integer(i, 17);
     m.verified_at = r.str(i, 18);
     m.missing_messages = r.integer(i, 19);
+    m.password_changed_at = r.str(i, 20);
     return m;
 }
 

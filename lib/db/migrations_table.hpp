@@ -98,8 +98,25 @@ struct LoginAccountRow {
     std::string password_hash;
     bool enabled = false; // the account and its domain
     bool ours = false;    // it has a migration from this old login
+    // Of that migration (ours only):
+    std::string provider;
+    bool finished = false; // only the local password counts
+    bool proxied = false;  // proxy_until_synced, first complete sync still to come
 };
 std::optional<LoginAccountRow> read_login_account(const Rows &rows);
+
+// A password the local hash rejected and the old provider accepted, while the migration is not
+// finished: the account's hash, the sealed old password (password_changed_at), and a
+// credentials_rejected task resumed (due now, the worker woken), as one statement and so one
+// transaction. $1 local address, $2 provider, $3 old login, $4 password hash, $5 sealed secret
+// (binary), $6 its key id. No row: no such migration, or it is finished (meanwhile).
+extern const Statement login_password_update_statement;
+struct LoginPasswordUpdatedRow {
+    std::string migration_id;
+    bool resumed = false; // it was credentials_rejected
+    bool proxied = false; // proxy_until_synced, first complete sync still to come
+};
+std::optional<LoginPasswordUpdatedRow> read_login_password_updated(const Rows &rows);
 
 // The domain (created when allowed and missing), the account, the migration task, its event,
 // the provider's proxy endpoint and the worker's wake-up, as one statement and so one
@@ -160,6 +177,12 @@ extern const char *const task_claim_sql;
 Result<std::optional<ClaimedTask>> claim_migration(Connection &conn, const std::string &owner,
                                                    const std::vector<std::string> &providers,
                                                    std::chrono::seconds lease);
+// Migration `id` claimed for `owner` whatever its next_sync_at (the cutover's final runs): from
+// pending, synced, incomplete, failed, credentials_rejected, or syncing under an expired lease.
+// Nothing when it is in another state or under a live lease (see find_migration for which).
+Result<std::optional<ClaimedTask>> claim_migration_by_id(Connection &conn, long long id,
+                                                         const std::string &owner,
+                                                         std::chrono::seconds lease);
 
 // A run's counters as the table keeps them.
 struct MigrationCounters {
@@ -192,9 +215,12 @@ struct MigrationRunRecord {
     long long bytes = -1; // < 0: unknown, the column keeps its value
     bool complete = false;
     long long missing = -1; // a verification's missing messages; < 0: none ran
+    bool finish = false;    // a synced run finishes the migration, as after `finish` (cutover)
 };
-// Records a run's end; a synced run after `finish` becomes 'finished' and wipes the old
-// password. The state recorded, or nothing when the lease was gone (the admin's state stands).
+// Records a run's end; a synced run after `finish` (or with run.finish) becomes 'finished' and
+// wipes the old password. A credentials_rejected run that started before a login brought a
+// newer password is recorded as resumed instead (due now). The state recorded, or nothing
+// when the lease was gone (the admin's state stands).
 Result<std::optional<MigrationState>> record_migration_run(Connection &conn, long long id,
                                                            const std::string &owner,
                                                            const MigrationRunRecord &run);
@@ -221,6 +247,7 @@ struct MigrationRow {
     bool finish_requested = false, has_secret = false;
     std::string verified_at;         // the last verification; "" when never
     long long missing_messages = -1; // what it found missing; -1: not known
+    std::string password_changed_at; // a login brought a newer old password; "" when never
 };
 
 struct MigrationEvent {

@@ -53,7 +53,10 @@ struct LoginFlow::Login {
     std::chrono::steady_clock::time_point reserve_deadline{}, slot_deadline{};
     std::chrono::milliseconds pause{20};
     std::unique_ptr<EventLoop::Handle> timer;
-    std::string hash; // of the password, for the new account
+    std::string hash; // of the password, for the new account or the changed one
+    // An account of ours whose local hash rejected the password, while its migration is not
+    // finished: the provider's verdict decides, and an acceptance updates it.
+    std::optional<StoredAccount> account;
     bool domain_retried = false;
 };
 
@@ -132,10 +135,13 @@ void LoginFlow::lookup(Login &l) {
                             }));
 }
 
-// The local passdb misses one of our accounts in two cases: a concurrent first login
-// committed it after the local lookup, or the user still logs in with the old address of a
-// renamed domain. Then the local hash decides, as the local passdb would have, and the login
-// continues under the local address.
+// The local passdb hands one of our accounts on in three cases: a concurrent first login
+// committed it after the local lookup, the user still logs in with the old address of a
+// renamed domain, or the local hash rejected the password. The local hash decides first, as
+// the local passdb would have (the login continues under the local address). A password it
+// rejects goes to the old provider while the migration is not finished: until then the
+// provider is the authority for the user's password (changed there, it is taken over here);
+// afterwards only the local password counts and the provider is not asked.
 void LoginFlow::existing_account(Login &l, const StoredAccount &account) {
     const std::string local = l.target->local_address;
     if (!account.ours || !account.enabled)
@@ -149,7 +155,8 @@ void LoginFlow::existing_account(Login &l, const StoredAccount &account) {
     auto v = std::make_shared<Verify>(Verify{account.password_hash, l.request.password, {}});
     host_.offload(
         [v] { v->verified.emplace(verify_password(v->stored, v->password)); },
-        later<>(l, [this, v, local](Login &l) {
+        later<>(l, [this, v, account](Login &l) {
+            const std::string &local = l.target->local_address;
             if (!v->verified)
                 return finish(l.id, internal_error("verifying the password did not finish"));
             const Result<bool> &verified = *v->verified;
@@ -157,13 +164,28 @@ void LoginFlow::existing_account(Login &l, const StoredAccount &account) {
                 return finish(
                     l.id, decide(LoginOutcome::user_unknown, LogLevel::debug,
                                  "account " + local + " exists here: " + verified.error().message));
-            if (!verified.value())
+            if (verified.value())
+                return finish(l.id, with_proxy(l, account.proxied,
+                                               decide(LoginOutcome::ok, LogLevel::info,
+                                                      "account " + local +
+                                                          " was just created or its password "
+                                                          "updated by a concurrent login")));
+            if (account.finished)
                 return finish(l.id, decide(LoginOutcome::password_mismatch, LogLevel::info,
                                            "account " + local +
-                                               " was just created by another login; "
-                                               "password mismatch"));
-            finish(l.id, decide(LoginOutcome::ok, LogLevel::info,
-                                "account " + local + " was just created by a concurrent login"));
+                                               ": password mismatch (migration finished: only "
+                                               "the local password counts)"));
+            if (account.provider != l.target->provider.name)
+                return finish(l.id,
+                              decide(LoginOutcome::password_mismatch, LogLevel::info,
+                                     "account " + local +
+                                         ": password mismatch (its migration is from "
+                                         "provider " +
+                                         account.provider + ", not " + l.target->provider.name +
+                                         ": only the local password counts)"));
+            // Throttled exactly like a first login: the limits, a slot, then the check.
+            l.account = account;
+            reserve(l);
         }));
 }
 
@@ -325,6 +347,8 @@ void LoginFlow::hash(Login &l) {
                               decide(LoginOutcome::temporary_failure, LogLevel::error,
                                      "hashing the password failed: " + h->hashed->error().message));
             l.hash = std::move(h->hashed->value());
+            if (l.account)
+                return update_password(l);
             create(l);
         }));
 }
@@ -374,6 +398,43 @@ void LoginFlow::create(Login &l) {
             }));
 }
 
+// The provider accepted a password the local hash rejected: it changed there. The local hash
+// and the sealed old password take it over (the worker syncs with it from now on).
+void LoginFlow::update_password(Login &l) {
+    const LoginTarget &t = *l.target;
+    const std::string old_login = t.old_address.str();
+    const SealedSecret sealed =
+        keys_.seal(l.request.password, migration_secret_context(t.provider.name, old_login));
+    PasswordUpdate update{t.local_address,
+                          t.provider.name,
+                          old_login,
+                          l.hash,
+                          std::string(sealed.blob.begin(), sealed.blob.end()),
+                          sealed.key_id};
+    store_.update_password(
+        l.lane, update,
+        later<Result<std::optional<UpdatedPassword>>>(
+            l, [this](Login &l, Result<std::optional<UpdatedPassword>> r) {
+                const LoginTarget &t = *l.target;
+                if (!r)
+                    return database_failure(l, r.error());
+                if (!r.value())
+                    return finish(l.id, decide(LoginOutcome::password_mismatch, LogLevel::info,
+                                               "account " + t.local_address +
+                                                   ": its migration finished or went away "
+                                                   "meanwhile: only the local password counts"));
+                const UpdatedPassword &u = *r.value();
+                finish(l.id,
+                       with_proxy(l, u.proxied,
+                                  decide(LoginOutcome::ok, LogLevel::info,
+                                         "account " + t.local_address + ": password changed at " +
+                                             provider_label(t.provider) +
+                                             "; local password and migration " + u.migration_id +
+                                             "'s stored password updated" +
+                                             (u.resumed ? ", migration resumed" : ""))));
+            }));
+}
+
 void LoginFlow::created(Login &l, const CreatedAccount &c) {
     const LoginTarget &t = *l.target;
     if (!c.domain_enabled)
@@ -417,8 +478,14 @@ void LoginFlow::concurrent_first_login(Login &l) {
 // A migration that was just created has not synced yet: with `cutover: proxy` the session runs
 // at the old provider, so the new mailbox is first touched by the sync that keeps the old UIDs.
 LoginDecision LoginFlow::with_cutover(const Login &l, LoginDecision decision) const {
+    return with_proxy(l, l.target->provider.cutover == Cutover::proxy, std::move(decision));
+}
+
+// An existing migration proxies as its row says (proxy_until_synced, not synced yet), whatever
+// the provider's `cutover` says today.
+LoginDecision LoginFlow::with_proxy(const Login &l, bool proxied, LoginDecision decision) const {
     const LoginTarget &t = *l.target;
-    if (t.provider.cutover == Cutover::proxy)
+    if (proxied)
         decision.proxy = proxy_target(t.provider, t.old_address.str());
     return decision;
 }

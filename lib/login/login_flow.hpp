@@ -1,10 +1,12 @@
 // The login path's decisions: a user unknown here logs in with the old provider's
 // credentials; if the provider accepts them, the domain, the account and the migration task
-// are created in one transaction. Every step is asynchronous on an event loop: the SQL through
-// the LoginStore (login_store.hpp), the provider check and the hashing through the LoginHost.
-// The auth process runs it on Dovecot's ioloop; the blocking mode on a PollLoop
-// (login_migration.hpp). Each continuation runs guarded (loop/guarded.hpp): an exception
-// answers its login with a temporary failure, once.
+// are created in one transaction. Until a migration is finished the old provider is also the
+// authority for its user's password: one the local hash rejects but the provider accepts
+// replaces the local hash and the sealed old password (and resumes a rejected task). Every step is
+// asynchronous on an event loop: the SQL through the LoginStore (login_store.hpp), the provider
+// check and the hashing through the LoginHost. The auth process runs it on Dovecot's ioloop; the
+// blocking mode on a PollLoop (login_migration.hpp). Each continuation runs guarded
+// (loop/guarded.hpp): an exception answers its login with a temporary failure, once.
 #pragma once
 
 #include "base/secret_string.hpp"
@@ -80,10 +82,12 @@ private:
     void record_rejection(Login &l, const CheckResult &check);
     void hash(Login &l);
     void create(Login &l);
+    void update_password(Login &l);
     void created(Login &l, const CreatedAccount &created);
     void concurrent_first_login(Login &l);
     void finish(uint64_t id, LoginDecision decision) noexcept;
     LoginDecision with_cutover(const Login &l, LoginDecision decision) const;
+    LoginDecision with_proxy(const Login &l, bool proxied, LoginDecision decision) const;
     void database_failure(Login &l, const Error &error);
 
     const Config &config_;

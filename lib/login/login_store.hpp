@@ -19,6 +19,26 @@ struct StoredAccount {
     std::string password_hash;
     bool enabled = false; // the account and its domain
     bool ours = false;    // it has a migration from this old login
+    // Of that migration (ours only):
+    std::string provider;
+    bool finished = false; // only the local password counts
+    bool proxied = false;  // proxy_until_synced, first complete sync still to come
+};
+
+// A password the old provider accepted for an account of ours whose local hash rejected it.
+struct PasswordUpdate {
+    std::string local_address;
+    std::string provider;
+    std::string old_login;
+    std::string password_hash;
+    std::string sealed_secret; // bytes
+    std::string secret_key_id;
+};
+
+struct UpdatedPassword {
+    std::string migration_id;
+    bool resumed = false; // the task was credentials_rejected: pending or synced again, due now
+    bool proxied = false; // proxy_until_synced, first complete sync still to come
 };
 
 // The counters one provider check is held against. An empty ip or a limit of 0: no limit of
@@ -108,6 +128,11 @@ public:
     // (not allowed to create it, or created concurrently after this statement's snapshot).
     virtual void create_account(Lane lane, const NewAccount &account,
                                 Reply<std::optional<CreatedAccount>> reply) = 0;
+    // The account's hash, the migration's sealed old password and the resume of a
+    // credentials_rejected task (with its event and the worker's wake-up) in one transaction.
+    // std::nullopt: no such migration, or it is finished (meanwhile).
+    virtual void update_password(Lane lane, const PasswordUpdate &update,
+                                 Reply<std::optional<UpdatedPassword>> reply) = 0;
     // The migration of that account from that old login, if any: its id.
     virtual void find_migration(Lane lane, const std::string &local_address,
                                 const std::string &provider, const std::string &old_login,

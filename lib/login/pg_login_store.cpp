@@ -10,8 +10,9 @@ namespace imapmig {
 
 namespace {
 
-// The statements on accounts and migrations (account lookup, creation, migration lookup) are
-// db/migrations_table's, with the readers of their rows; the throttle's are here.
+// The statements on accounts and migrations (account lookup, creation, password update,
+// migration lookup) are db/migrations_table's, with the readers of their rows; the throttle's
+// are here.
 
 // schema/0003: one statement reads and counts, under the rows' locks.
 const Statement check_reserve_statement{
@@ -84,7 +85,8 @@ void PgLoginStore::find_account(Lane lane, const std::string &local_address,
                         reading(std::move(reply), [](const Rows &r) {
                             auto row = read_login_account(r);
                             return row ? std::optional<StoredAccount>(StoredAccount{
-                                             row->password_hash, row->enabled, row->ours})
+                                             row->password_hash, row->enabled, row->ours,
+                                             row->provider, row->finished, row->proxied})
                                        : std::nullopt;
                         }));
 }
@@ -180,6 +182,19 @@ void PgLoginStore::create_account(Lane lane, const NewAccount &a,
                              row->domain_enabled, row->domain_created, row->migration_id})
                        : std::nullopt;
         }));
+}
+
+void PgLoginStore::update_password(Lane lane, const PasswordUpdate &u,
+                                   Reply<std::optional<UpdatedPassword>> reply) {
+    session(lane).query(login_password_update_statement,
+                        {u.local_address, u.provider, u.old_login, u.password_hash,
+                         Param::binary(u.sealed_secret), u.secret_key_id},
+                        reading(std::move(reply), [](const Rows &r) {
+                            auto row = read_login_password_updated(r);
+                            return row ? std::optional<UpdatedPassword>(UpdatedPassword{
+                                             row->migration_id, row->resumed, row->proxied})
+                                       : std::nullopt;
+                        }));
 }
 
 void PgLoginStore::find_migration(Lane lane, const std::string &local_address,

@@ -30,6 +30,8 @@ public:
     void release_slot(Lane lane, const std::string &provider, HeldSlot slot) override;
     void create_account(Lane lane, const NewAccount &account,
                         Reply<std::optional<CreatedAccount>> reply) override;
+    void update_password(Lane lane, const PasswordUpdate &update,
+                         Reply<std::optional<UpdatedPassword>> reply) override;
     void find_migration(Lane lane, const std::string &local_address, const std::string &provider,
                         const std::string &old_login,
                         Reply<std::optional<std::string>> reply) override;

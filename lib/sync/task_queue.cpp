@@ -85,7 +85,7 @@ std::vector<MigrationFolder> folders_of(const Verification &v) {
 } // namespace
 
 Result<void> TaskQueue::record(const ClaimedTask &task, const SyncReport &report,
-                               int interval_minutes) {
+                               int interval_minutes, bool finish) {
     if (!outcome_state(report.outcome))
         return bug_error("TaskQueue::record: a run that was not synced, failed or rejected");
     const auto [state, error] = recorded_state(report);
@@ -103,7 +103,8 @@ Result<void> TaskQueue::record(const ClaimedTask &task, const SyncReport &report
                            counters(p, messages_copied_after(task, report.outcome, p)),
                            p.bytes,
                            report.complete && state == MigrationState::synced,
-                           report.verification ? report.verification->missing() : -1};
+                           report.verification ? report.verification->missing() : -1,
+                           finish};
     auto r = record_migration_run(conn_, task.id, owner_, run);
     if (!r)
         return r.error();

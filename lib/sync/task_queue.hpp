@@ -37,7 +37,10 @@ public:
     // of the verification replace the previous run's in migration_folders.
     // After a synced run that knows progress.messages_present, the copied counter is at least
     // that: messages an earlier run copied without counting them (killed) count again.
-    Result<void> record(const ClaimedTask &task, const SyncReport &report, int interval_minutes);
+    // finish: a synced run finishes the migration (the cutover's last, complete run), as one
+    // after `migrations finish` does.
+    Result<void> record(const ClaimedTask &task, const SyncReport &report, int interval_minutes,
+                        bool finish = false);
 
 private:
     Connection &conn_;

@@ -3,6 +3,7 @@
 // reservations of a crashed process.
 #include "pg_cluster.hpp"
 
+#include "db/migrations_table.hpp"
 #include "db/schema.hpp"
 #include "db/store.hpp"
 #include "login/pg_login_store.hpp"
@@ -164,4 +165,94 @@ TEST_CASE("expired rows are purged and lost reservations expire", "[integration]
                             "'198.51.100.%'") == "0");
     CHECK(pg_scalar(env.db, "SELECT in_flight FROM login_check_failures WHERE key = "
                             "'carol@other.example'") == "1");
+}
+
+namespace {
+
+std::optional<StoredAccount> find(PgLoginStore &store, PollLoop &loop, const std::string &user) {
+    std::optional<Result<std::optional<StoredAccount>>> got;
+    store.find_account(0, user, user, [&](Result<std::optional<StoredAccount>> r) { got = r; });
+    REQUIRE(loop.run_until([&] { return got.has_value(); }));
+    REQUIRE(*got);
+    return got->value();
+}
+
+std::optional<UpdatedPassword> update(PgLoginStore &store, PollLoop &loop,
+                                      const PasswordUpdate &u) {
+    std::optional<Result<std::optional<UpdatedPassword>>> got;
+    store.update_password(0, u, [&](Result<std::optional<UpdatedPassword>> r) { got = r; });
+    REQUIRE(loop.run_until([&] { return got.has_value(); }));
+    REQUIRE(*got);
+    return got->value();
+}
+
+} // namespace
+
+TEST_CASE("a changed password: hash, sealed secret and the resume in one statement, never after "
+          "finished; a run rejected with the previous password is due again",
+          "[integration][password]") {
+    StoreEnv env;
+    const std::string bob = "bob@other.example";
+    testsupport::pg_query(
+        env.db,
+        "INSERT INTO domains (name) VALUES ('other.example');"
+        "INSERT INTO accounts (username, address, domain_id, password)"
+        " SELECT 'bob@other.example', 'bob@other.example', id, '{PLAIN}before' FROM domains;"
+        "INSERT INTO migrations (account_id, provider, old_login, secret, secret_key_id, state,"
+        " proxy_until_synced, attempts, last_error) SELECT id, 'oldmail', 'bob@other.example',"
+        " '\\x01', 'k1', 'credentials_rejected', true, 3, 'NO [AUTHENTICATIONFAILED]'"
+        " FROM accounts");
+    const std::string id = pg_scalar(env.db, "SELECT id FROM migrations");
+    PollLoop loop;
+    PgLoginStore store(loop, env.db, 1);
+
+    auto account = find(store, loop, bob);
+    REQUIRE(account);
+    CHECK(account->ours);
+    CHECK(account->provider == "oldmail");
+    CHECK_FALSE(account->finished);
+    CHECK(account->proxied);
+
+    const PasswordUpdate u{bob, "oldmail", bob, "{PLAIN}after", std::string("\x02\x03", 2), "k2"};
+    auto updated = update(store, loop, u);
+    REQUIRE(updated);
+    CHECK(updated->migration_id == id);
+    CHECK(updated->resumed);
+    CHECK(updated->proxied);
+    CHECK(pg_scalar(env.db, "SELECT a.password || ' ' || encode(m.secret, 'hex') || ' ' ||"
+                            " m.secret_key_id || ' ' || m.state || ' ' || m.attempts || ' ' ||"
+                            " (m.next_sync_at <= now()) || ' ' || coalesce(m.last_error, '-') ||"
+                            " ' ' || (m.password_changed_at IS NOT NULL)"
+                            " FROM migrations m JOIN accounts a ON a.id = m.account_id") ==
+          "{PLAIN}after 0203 k2 pending 0 true - true");
+    CHECK(pg_scalar(env.db, "SELECT count(*) FROM migration_events WHERE kind ="
+                            " 'password_changed'") == "1");
+    // Another provider's or another login's migration is not this one.
+    CHECK_FALSE(update(store, loop, PasswordUpdate{bob, "elsewhere", bob, "{PLAIN}x", "y", "k2"}));
+
+    // A worker's run claimed before the change and rejected for the previous password: due again
+    // at once instead of credentials_rejected. One claimed after it: credentials_rejected.
+    auto conn = Connection::open(env.db);
+    REQUIRE(conn);
+    MigrationRunRecord rejected{MigrationState::credentials_rejected, 3600, "rejected", {}};
+    for (const auto &[started, want] :
+         {std::pair<std::string, std::string>{"now() - interval '1 minute'", "pending"},
+          {"now()", "credentials_rejected"}}) {
+        testsupport::pg_query(env.db, "UPDATE migrations SET state = 'syncing', lease_owner = 'w',"
+                                      " last_run_started = " +
+                                          started);
+        auto r = record_migration_run(conn.value(), std::stoll(id), "w", rejected);
+        REQUIRE(r);
+        REQUIRE(r.value());
+        CHECK(to_string(*r.value()) == want);
+    }
+
+    // Finished: nothing is updated any more, and the lookup says so.
+    testsupport::pg_query(env.db, "UPDATE migrations SET state = 'finished', secret = NULL,"
+                                  " secret_key_id = NULL");
+    CHECK(find(store, loop, bob)->finished);
+    CHECK_FALSE(find(store, loop, bob)->proxied);
+    CHECK_FALSE(update(store, loop, u));
+    CHECK(pg_scalar(env.db, "SELECT password FROM accounts") == "{PLAIN}after");
+    CHECK(pg_scalar(env.db, "SELECT secret IS NULL FROM migrations") == "t");
 }

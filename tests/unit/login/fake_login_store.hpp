@@ -35,6 +35,8 @@ public:
     std::deque<Reply<std::optional<CreatedAccount>>> creates;
     std::vector<NewAccount> created;
     std::deque<Reply<std::optional<std::string>>> migrations;
+    std::deque<Reply<std::optional<UpdatedPassword>>> updates;
+    std::vector<PasswordUpdate> updated;
     int slots_released = 0;
 
     Lane pick_lane() override { return 0; }
@@ -67,6 +69,12 @@ public:
         log("create_account");
         created.push_back(account);
         creates.push_back(std::move(reply));
+    }
+    void update_password(Lane, const PasswordUpdate &update,
+                         Reply<std::optional<UpdatedPassword>> reply) override {
+        log("update_password");
+        updated.push_back(update);
+        updates.push_back(std::move(reply));
     }
     void find_migration(Lane, const std::string &, const std::string &, const std::string &,
                         Reply<std::optional<std::string>> reply) override {

@@ -3,6 +3,7 @@
 #include "fake_login_store.hpp"
 
 #include "crypto/passwords.hpp"
+#include "db/migrations_table.hpp"
 #include "login/client_key.hpp"
 #include "loop/poll_loop.hpp"
 
@@ -317,20 +318,23 @@ TEST_CASE("LoginFlow: concurrent first logins of one user", "[unit]") {
         const std::string hash = hash_password("SHA512-CRYPT", SecretString(bob_pw)).value();
         SECTION("right password") {
             h.start(bob);
-            FakeStore::answer(h.store.finds, Result<std::optional<StoredAccount>>(
-                                                 StoredAccount{hash, true, true}));
+            FakeStore::answer(h.store.finds, Result<std::optional<StoredAccount>>(StoredAccount{
+                                                 hash, true, true, "oldmail", false, false}));
             CHECK(h.only_answer(bob).outcome == LoginOutcome::ok);
+            CHECK(h.only_answer(bob).message ==
+                  "account bob@other.example was just created or its password updated by a "
+                  "concurrent login");
         }
-        SECTION("wrong password") {
+        SECTION("wrong password, migration finished") {
             h.start(bob, "not-it");
-            FakeStore::answer(h.store.finds, Result<std::optional<StoredAccount>>(
-                                                 StoredAccount{hash, true, true}));
+            FakeStore::answer(h.store.finds, Result<std::optional<StoredAccount>>(StoredAccount{
+                                                 hash, true, true, "oldmail", true, false}));
             CHECK(h.only_answer(bob).outcome == LoginOutcome::password_mismatch);
         }
         SECTION("an account that is not a migration of ours: the local passdb decides") {
             h.start(bob);
-            FakeStore::answer(h.store.finds, Result<std::optional<StoredAccount>>(
-                                                 StoredAccount{hash, true, false}));
+            FakeStore::answer(h.store.finds, Result<std::optional<StoredAccount>>(StoredAccount{
+                                                 hash, true, false, "", false, false}));
             CHECK(h.only_answer(bob).outcome == LoginOutcome::user_unknown);
         }
         CHECK(h.store.reserves.empty());
@@ -441,4 +445,163 @@ TEST_CASE("remote_ip_limit_key: one counter per IPv6 network of the prefix", "[u
     CHECK(remote_ip_limit_key("2001:db8:aa:1fff::5", 52) == "2001:db8:aa:1000::/52");
     CHECK(remote_ip_limit_key("2001:db8::1", 128) == "2001:db8::1/128");
     CHECK(remote_ip_limit_key("not an address", 64) == "not an address");
+}
+
+namespace {
+
+const std::string bob_new_pw = "B0b-New-Secret!";
+
+// bob's account of ours, its local hash made from bob_pw (the password before the change).
+StoredAccount bobs_account(bool finished = false, bool proxied = false,
+                           std::string provider = "oldmail") {
+    StoredAccount a;
+    a.password_hash = hash_password("SHA512-CRYPT", SecretString(bob_pw)).value();
+    a.enabled = true;
+    a.ours = true;
+    a.provider = std::move(provider);
+    a.finished = finished;
+    a.proxied = proxied;
+    return a;
+}
+
+Result<std::optional<UpdatedPassword>> updated(std::string id, bool resumed, bool proxied) {
+    return std::optional<UpdatedPassword>(UpdatedPassword{std::move(id), resumed, proxied});
+}
+
+} // namespace
+
+TEST_CASE("LoginFlow: a password the local hash rejects goes to the provider until the "
+          "migration is finished",
+          "[unit]") {
+    Harness h;
+    SECTION("accepted there: throttled like a first login, then hash and secret updated") {
+        h.start(bob, bob_new_pw);
+        FakeStore::answer(h.store.finds, Result<std::optional<StoredAccount>>(bobs_account()));
+        // The same counters and slot as a first login, before anything reaches the provider.
+        REQUIRE(h.store.reserved_limits.size() == 1);
+        CHECK(h.store.reserved_limits[0].login == bob);
+        CHECK(h.store.reserved_limits[0].ip == "192.0.2.7");
+        FakeStore::answer(h.store.reserves, Result<Reservation>(FakeStore::reserved()));
+        FakeStore::answer(h.store.slots,
+                          Result<std::optional<HeldSlot>>(std::optional<HeldSlot>(HeldSlot{1, 1})));
+        h.host.answer(bob, CheckOutcome::accepted, "OK");
+        CHECK(h.store.calls == std::vector<std::string>{"find_account", "reserve_check",
+                                                        "acquire_slot", "release_slot", "end_check",
+                                                        "update_password"});
+        CHECK(h.store.ended == std::vector<CheckEnd>{CheckEnd::accepted});
+        CHECK(h.store.created.empty());
+        REQUIRE(h.store.updated.size() == 1);
+        const PasswordUpdate &u = h.store.updated[0];
+        CHECK(u.local_address == bob);
+        CHECK(u.old_login == bob);
+        CHECK(u.provider == "oldmail");
+        CHECK(verify_password(u.password_hash, SecretString(bob_new_pw)).value());
+        CHECK_FALSE(verify_password(u.password_hash, SecretString(bob_pw)).value());
+        // The sealed secret opens to the new password, bound to this migration's row.
+        SealedSecret sealed{u.secret_key_id, std::vector<unsigned char>(u.sealed_secret.begin(),
+                                                                        u.sealed_secret.end())};
+        auto opened = h.keys.open(sealed, migration_secret_context("oldmail", bob));
+        REQUIRE(opened);
+        CHECK(opened.value().reveal() == bob_new_pw);
+        CHECK(u.sealed_secret.find(bob_new_pw) == std::string::npos);
+        CHECK(h.answers.empty());
+        SECTION("resumed") {
+            FakeStore::answer(h.store.updates, updated("9", true, false));
+            const LoginDecision &d = h.only_answer(bob);
+            CHECK(d.outcome == LoginOutcome::ok);
+            CHECK(d.level == LogLevel::info);
+            CHECK(d.message == "account bob@other.example: password changed at provider oldmail "
+                               "(imap.old.example:993); local password and migration 9's "
+                               "stored password updated, migration resumed");
+            CHECK_FALSE(d.proxy);
+        }
+        SECTION("still proxied: the session goes to the old provider") {
+            FakeStore::answer(h.store.updates, updated("9", false, true));
+            const LoginDecision &d = h.only_answer(bob);
+            CHECK(d.outcome == LoginOutcome::ok);
+            REQUIRE(d.proxy);
+            CHECK(d.proxy->host == "imap.old.example");
+            CHECK(d.proxy->destuser == bob);
+        }
+        SECTION("finished meanwhile: only the local password counts") {
+            FakeStore::answer(h.store.updates,
+                              Result<std::optional<UpdatedPassword>>(std::nullopt));
+            CHECK(h.only_answer(bob).outcome == LoginOutcome::password_mismatch);
+            CHECK(h.only_answer(bob).message.find("finished or went away meanwhile") !=
+                  std::string::npos);
+        }
+        SECTION("the update fails: a temporary failure") {
+            FakeStore::answer(h.store.updates, Result<std::optional<UpdatedPassword>>(
+                                                   temporary_error("connection lost")));
+            CHECK(h.only_answer(bob).outcome == LoginOutcome::temporary_failure);
+        }
+        CHECK(h.flow->in_flight() == 0);
+    }
+    SECTION("rejected there too: a mismatch that counts, nothing updated") {
+        h.start(bob, "typo");
+        FakeStore::answer(h.store.finds, Result<std::optional<StoredAccount>>(bobs_account()));
+        FakeStore::answer(h.store.reserves, Result<Reservation>(FakeStore::reserved()));
+        FakeStore::answer(h.store.slots,
+                          Result<std::optional<HeldSlot>>(std::optional<HeldSlot>(HeldSlot{1, 1})));
+        h.host.answer(bob, CheckOutcome::rejected, "NO [AUTHENTICATIONFAILED]");
+        CHECK(h.store.ended == std::vector<CheckEnd>{CheckEnd::rejected});
+        FakeStore::answer(h.store.ends, Result<bool>(true));
+        CHECK(h.only_answer(bob).outcome == LoginOutcome::password_mismatch);
+        CHECK(h.store.updated.empty());
+    }
+    SECTION("too many rejected logins: refused without asking") {
+        h.start(bob, bob_new_pw);
+        FakeStore::answer(h.store.finds, Result<std::optional<StoredAccount>>(bobs_account()));
+        FakeStore::answer(h.store.reserves,
+                          Result<Reservation>(FakeStore::verdict(Reservation::Verdict::refused,
+                                                                 LimitKind::login, true)));
+        CHECK(h.only_answer(bob).outcome == LoginOutcome::password_mismatch);
+        CHECK(h.host.checks == 0);
+        CHECK(h.store.updated.empty());
+    }
+}
+
+TEST_CASE("LoginFlow: after finished, or from another provider, only the local password counts",
+          "[unit]") {
+    Harness h;
+    SECTION("finished: a mismatch, the provider never asked") {
+        h.start(bob, bob_new_pw);
+        FakeStore::answer(h.store.finds, Result<std::optional<StoredAccount>>(bobs_account(true)));
+        CHECK(h.only_answer(bob).outcome == LoginOutcome::password_mismatch);
+        CHECK(h.only_answer(bob).message ==
+              "account bob@other.example: password mismatch (migration finished: only the local "
+              "password counts)");
+    }
+    SECTION("finished, the local password: ok") {
+        h.start(bob, bob_pw);
+        FakeStore::answer(h.store.finds, Result<std::optional<StoredAccount>>(bobs_account(true)));
+        CHECK(h.only_answer(bob).outcome == LoginOutcome::ok);
+        CHECK_FALSE(h.only_answer(bob).proxy);
+    }
+    SECTION("a migration from a provider this domain is no longer under") {
+        h.start(bob, bob_new_pw);
+        FakeStore::answer(h.store.finds, Result<std::optional<StoredAccount>>(
+                                             bobs_account(false, false, "elsewhere")));
+        CHECK(h.only_answer(bob).outcome == LoginOutcome::password_mismatch);
+        CHECK(h.only_answer(bob).message.find("from provider elsewhere, not oldmail") !=
+              std::string::npos);
+    }
+    SECTION("not ours: the local passdb decides") {
+        StoredAccount a = bobs_account();
+        a.ours = false;
+        h.start(bob, bob_new_pw);
+        FakeStore::answer(h.store.finds, Result<std::optional<StoredAccount>>(a));
+        CHECK(h.only_answer(bob).outcome == LoginOutcome::user_unknown);
+    }
+    SECTION("the local password of a proxied migration: proxied") {
+        h.start(bob, bob_pw);
+        FakeStore::answer(h.store.finds,
+                          Result<std::optional<StoredAccount>>(bobs_account(false, true)));
+        CHECK(h.only_answer(bob).outcome == LoginOutcome::ok);
+        CHECK(h.only_answer(bob).proxy);
+    }
+    CHECK(h.store.reserves.empty());
+    CHECK(h.store.slots.empty());
+    CHECK(h.host.checks == 0);
+    CHECK(h.store.updated.empty());
 }
