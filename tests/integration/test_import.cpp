@@ -8,7 +8,7 @@
 #include "crypto/passwords.hpp"
 #include "crypto/secrets.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 using namespace testsupport;
 

@@ -8,7 +8,7 @@
 #include "crypto/secrets.hpp"
 #include "db/store.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <chrono>
 #include <functional>

@@ -5,7 +5,7 @@
 #include "silent_server.hpp"
 #include "process.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <atomic>
 #include <csignal>

@@ -4,7 +4,7 @@
 #include "process.hpp"
 #include "silent_server.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <netinet/in.h>
 #include <sys/socket.h>

@@ -7,7 +7,7 @@
 #include "loop/poll_loop.hpp"
 #include "db/provider_guard.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <optional>
 #include <string>

@@ -1,5 +1,5 @@
 // Smoke tests of the integration-test fixtures themselves (tests/support).
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -16,7 +16,7 @@
 #include "test_ca.hpp"
 
 using namespace testsupport;
-using Catch::Matchers::Contains;
+using Catch::Contains;
 namespace fs = std::filesystem;
 
 namespace {

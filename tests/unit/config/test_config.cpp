@@ -1,7 +1,7 @@
 #include "config/config.hpp"
 #include "crypto/passwords.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <algorithm>
 #include <cstdlib>

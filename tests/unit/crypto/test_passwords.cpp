@@ -1,6 +1,6 @@
 #include "crypto/passwords.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <fcntl.h>
 #include <spawn.h>

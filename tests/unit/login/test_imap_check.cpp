@@ -1,7 +1,7 @@
 // The libcurl credential check against a scripted IMAP server on loopback.
 #include "login/imap_check.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <curl/curl.h>
 #include <netinet/in.h>

@@ -4,7 +4,7 @@
 #include "sync/dsync/dsync_config.hpp"
 #include "sync/dsync/dsync_output.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <sys/stat.h>
 #include <sys/wait.h>
