@@ -6,6 +6,8 @@
 
 #include "async_login.hpp"
 #include "login_result.hpp"
+#include "module_args.hpp"
+#include "shared_states.hpp"
 
 #include "config/config.hpp"
 #include "login/imap_check.hpp"
@@ -16,17 +18,10 @@
 
 #include <exception>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 namespace {
-
-// passdb args, Dovecot style: "[blocking=yes|no] [threads=N] [connections=N] [CONFIG_PATH]".
-struct ModuleArgs {
-    std::string config_path = IMAPMIG_DEFAULT_CONFIG;
-    bool blocking = false;
-    int threads = 4;     // hashing
-    int connections = 2; // PostgreSQL, pipelined
-};
 
 // Everything a process needs to answer logins. Immovable: migrator refers to config.
 struct PluginState {
@@ -50,61 +45,26 @@ struct imapmigration_passdb_module {
     PluginState *state;
 };
 
-[[noreturn]] void refuse_to_start(const std::string &reason) {
-    i_fatal("imapmigration: %s", reason.c_str());
-}
-
-int count_setting(const std::string &name, const std::string &n) {
-    if (n.empty() || n.size() > 3 || n.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(n) < 1)
-        refuse_to_start("passdb args: " + name + "=" + n + ": expected a number 1-999");
-    return std::stoi(n);
-}
-
-ModuleArgs parse_args(const char *text) {
-    ModuleArgs a;
-    const std::string all = text != nullptr ? text : "";
-    size_t pos = 0;
-    while (pos < all.size()) {
-        size_t end = all.find(' ', pos);
-        if (end == std::string::npos)
-            end = all.size();
-        const std::string arg = all.substr(pos, end - pos);
-        pos = end + 1;
-        if (arg.empty())
-            continue;
-        if (arg == "blocking=yes" || arg == "blocking=no") {
-            a.blocking = arg == "blocking=yes";
-        } else if (arg.rfind("threads=", 0) == 0) {
-            a.threads = count_setting("threads", arg.substr(8));
-        } else if (arg.rfind("connections=", 0) == 0) {
-            a.connections = count_setting("connections", arg.substr(12));
-        } else if (arg.find('=') != std::string::npos) {
-            refuse_to_start("passdb args: unknown setting " + arg.substr(0, arg.find('=')) +
-                            " (expected blocking=yes|no, threads=N, connections=N or the config "
-                            "file path)");
-        } else {
-            a.config_path = arg;
-        }
-    }
-    return a;
-}
-
 std::unique_ptr<PluginState> load_state(const ModuleArgs &args) {
     const std::string &path = args.config_path;
     imapmig::ConfigLoadResult loaded = imapmig::load_config(path);
     if (!loaded.config) {
         for (const auto &diag : loaded.errors)
             i_error("imapmigration: %s", diag.to_string().c_str());
-        refuse_to_start(path + ": " + std::to_string(loaded.errors.size()) +
-                        " configuration error(s), see above; `imap-migrator -c " + path +
-                        " check-config` prints them too");
+        throw std::runtime_error(std::to_string(loaded.errors.size()) +
+                                 " configuration error(s), see above; `imap-migrator -c " + path +
+                                 " check-config` prints them too");
     }
     auto keys = imapmig::KeyRing::load(loaded.config->secret_key_file,
                                        loaded.config->previous_secret_key_files);
     if (!keys)
-        refuse_to_start(keys.error().message);
+        throw std::runtime_error(keys.error().message);
     return std::make_unique<PluginState>(std::move(*loaded.config), std::move(keys.value()), args);
+}
+
+SharedStates<PluginState> &process_states() {
+    static SharedStates<PluginState> states;
+    return states;
 }
 
 enum passdb_result verify(PluginState &state, struct auth_request *request, const char *password) {
@@ -118,34 +78,39 @@ enum passdb_result verify(PluginState &state, struct auth_request *request, cons
 
 } // namespace
 
-struct passdb_module *imapmigration_preinit(pool_t pool, const char *args) {
+struct passdb_module *imapmigration_module_new(pool_t pool, const ModuleArgs &args,
+                                               std::string &error) {
     auto *m = p_new(pool, struct imapmigration_passdb_module, 1);
-    const ModuleArgs parsed = parse_args(args);
+    bool created = false;
     try {
-        m->state = load_state(parsed).release();
+        m->state = process_states().acquire(args.key(), [&] {
+            created = true;
+            return load_state(args);
+        });
     } catch (const std::exception &e) {
-        refuse_to_start(parsed.config_path + ": " + e.what());
+        error = "imapmigration: " + args.config_path + ": " + e.what();
+        return nullptr;
     }
-    // blocking=yes: every step runs synchronously in auth-worker processes (one login per
+    // blocking: every step runs synchronously in auth-worker processes (one login per
     // process). Default: the auth process itself, every step on its ioloop (the provider
     // check on libcurl multi, the SQL on non-blocking libpq) except hashing, which runs on a
     // few threads: a slow provider delays only its own logins.
-    m->module.blocking = parsed.blocking ? TRUE : FALSE;
-    if (!worker)
+    m->module.blocking = args.blocking ? TRUE : FALSE;
+    if (created && !worker)
         i_info("imapmigration: version " IMAPMIG_VERSION " (Dovecot ABI " DOVECOT_ABI_VERSION
                "), %zu provider(s) from %s, %s",
-               m->state->config.providers.size(), parsed.config_path.c_str(),
-               parsed.blocking ? "blocking (auth-worker)"
-                               : ("non-blocking, " + std::to_string(parsed.connections) +
-                                  " SQL connection(s), " + std::to_string(parsed.threads) +
-                                  " hashing thread(s)")
-                                     .c_str());
+               m->state->config.providers.size(), args.config_path.c_str(),
+               args.blocking
+                   ? "blocking (auth-worker)"
+                   : ("non-blocking, " + std::to_string(args.connections) + " SQL connection(s), " +
+                      std::to_string(args.threads) + " hashing thread(s)")
+                         .c_str());
     return &m->module;
 }
 
 void imapmigration_deinit(struct passdb_module *module) {
     auto *m = reinterpret_cast<imapmigration_passdb_module *>(module);
-    std::unique_ptr<PluginState> owned(m->state);
+    process_states().release(m->state);
     m->state = nullptr;
 }
 
