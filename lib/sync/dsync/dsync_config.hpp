@@ -6,6 +6,7 @@
 #include "config/config.hpp"
 #include "base/error.hpp"
 #include "base/secret_string.hpp"
+#include "sync/dsync/dovecot_line.hpp"
 
 #include <string>
 #include <string_view>
@@ -24,9 +25,11 @@ Result<std::string> dovecot_quote(std::string_view value);
 // `!include` of sync.dovecot_config, then imapc_host/port/ssl/ssl_verify/user/password,
 // ssl_client_ca_file and `imapc_features = guid-forced` (message GUIDs from the headers: what
 // lets dsync recognise a message it copied before, so re-runs never duplicate).
+// Spelled for the server's Dovecot line (read_dovecot_line of sync.dovecot_config).
 Result<SecretString> render_dsync_config(const Config &config, const ProviderConfig &provider,
                                          std::string_view old_login,
-                                         const SecretString &old_password);
+                                         const SecretString &old_password,
+                                         const DovecotLine &line = {});
 
 // doveadm -c RUN_CONFIG sync -1 -R -s STATE -u LOCAL_USER [-x FOLDER]... imapc:
 // One-way (-1), pulling from the old side (-R): new-only mail, moves and deletions made on the

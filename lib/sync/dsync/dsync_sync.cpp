@@ -78,17 +78,14 @@ SyncProgress progress_between(const std::vector<FolderCount> &before,
 
 // The old side's folders, named as the new server names them (for folder_exclude/include).
 Result<std::vector<std::string>> old_folders(const Config &config, const std::string &run_config,
-                                             const std::string &user) {
+                                             const DovecotLine &line, const std::string &user) {
     SpawnSpec spec;
-    spec.argv = {config.dovecot_bin_dir + "/doveadm",
-                 "-c",
-                 run_config,
-                 "-o",
-                 "mail_location=imapc:",
-                 "mailbox",
-                 "list",
-                 "-u",
-                 user};
+    spec.argv = {config.dovecot_bin_dir + "/doveadm", "-c", run_config};
+    for (const auto &o : line.imapc_mail_overrides())
+        spec.argv.push_back(o);
+    for (const char *a : {"mailbox", "list", "-u"})
+        spec.argv.push_back(a);
+    spec.argv.push_back(user);
     spec.env = doveadm_env();
     auto run = run_captured(spec, 120);
     if (!run)
@@ -215,7 +212,11 @@ struct Prepared {
 };
 
 Result<Prepared> prepare(const SyncRequest &rq, RunDir &run_dir) {
-    auto text = render_dsync_config(rq.config, rq.provider, rq.task.old_login, rq.old_password);
+    auto line = read_dovecot_line(rq.config.sync.dovecot_config);
+    if (!line)
+        return line.error();
+    auto text = render_dsync_config(rq.config, rq.provider, rq.task.old_login, rq.old_password,
+                                    line.value());
     if (!text)
         return text.error();
     if (auto r = make_run_dir(rq.config.sync.runtime_dir,
@@ -226,7 +227,7 @@ Result<Prepared> prepare(const SyncRequest &rq, RunDir &run_dir) {
     if (auto r = write_private_file(p.run_config, text.value().reveal()); !r)
         return r.error();
     if (!rq.config.sync.folder_exclude.empty() || !rq.config.sync.folder_include.empty()) {
-        auto folders = old_folders(rq.config, p.run_config, rq.task.local_user);
+        auto folders = old_folders(rq.config, p.run_config, line.value(), rq.task.local_user);
         if (!folders)
             return folders.error();
         p.excluded = excluded_folders(rq.config.sync, folders.value());
