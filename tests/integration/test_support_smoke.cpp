@@ -237,7 +237,8 @@ TEST_CASE("DovecotInstance with module_dir_override: private mount, real dir unt
     c.logout();
 
     // Dovecot sees the override file; the machine's directory does not change.
-    RunResult inside = run({"nsenter", "-t", std::to_string(dc.pid()), "-m", "--", "ls", real_dir});
+    RunResult inside =
+        run({"nsenter", "-t", std::to_string(dc.pid()), "-m", "-r", "--", "ls", real_dir});
     REQUIRE(inside.exit_code == 0);
     CHECK_THAT(inside.out, Contains("libsmoke_dummy_marker.so"));
     CHECK_THAT(inside.out, Contains("libdriver_pgsql.so"));
