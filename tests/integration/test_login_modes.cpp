@@ -5,7 +5,7 @@
 #include "process.hpp"
 #include "silent_server.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -3,7 +3,7 @@
 #include "../../support/imap_response.hpp"
 #include "../../support/mail_compare.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 using namespace testsupport;
 
