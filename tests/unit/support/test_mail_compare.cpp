@@ -6,6 +6,9 @@
 #include "catch_compat.hpp"
 
 using namespace testsupport;
+#ifdef IMAPMIG_CATCH_V3
+using Catch::Approx; // v2 has it in the global namespace too
+#endif
 
 namespace {
 
