@@ -34,13 +34,13 @@ bool logged_by(const std::string &log, const std::string &process, const std::st
     return false;
 }
 
-// A line our passdb logged for `user`: "imapmigration(USER,IP,...): ..." (2.3), "auth(USER,IP,...)
-// ...: imapmigration: ..." (2.4 names the passdb after the request).
+// A line our passdb logged for `user`: "imapmigration(USER...): ..." (2.3), "auth(USER...)...:
+// imapmigration: ..." (2.4 names the passdb after the request).
 bool passdb_logged_for(const std::string &log, const std::string &user) {
     std::istringstream lines(log);
     for (std::string line; std::getline(lines, line);)
-        if (line.find("imapmigration(" + user + ",") != std::string::npos ||
-            (line.find("auth(" + user + ",") != std::string::npos &&
+        if (line.find("imapmigration(" + user) != std::string::npos ||
+            (line.find("auth(" + user) != std::string::npos &&
              line.find(": imapmigration: ") != std::string::npos))
             return true;
     return false;
