@@ -5,7 +5,7 @@
 #include "sync/dsync/dsync_output.hpp"
 #include "sync/dsync/namespace_probe.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <sys/stat.h>
 #include <sys/wait.h>
