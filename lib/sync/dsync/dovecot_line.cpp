@@ -30,6 +30,10 @@ std::string DovecotLine::verify_certificate_setting(bool verify) const {
            (verify ? "yes" : "no") + "\n";
 }
 
+std::string DovecotLine::imapc_features_setting() const {
+    return is_24() ? "imapc_features = no-modseq\n" : "";
+}
+
 std::vector<std::string> DovecotLine::imapc_mail_overrides() const {
     if (!is_24())
         return {"-o", "mail_location=imapc:"};

@@ -27,6 +27,16 @@ struct DovecotLine {
     std::string verify_certificate_setting(bool verify) const;
     // The `-o` settings that point doveadm's user at the old side (imapc) instead of their mail.
     std::vector<std::string> imapc_mail_overrides() const;
+    // imapc's features for dsync: "" on 2.3; on 2.4 `imapc_features = no-modseq`. 2.4's imapc
+    // takes the old server's CONDSTORE modseqs by default (2.3 only with `modseq`), and dsync
+    // records the old HIGHESTMODSEQ as the state's last common modseq, which the next run looks
+    // up in the NEW side's transaction log: "Modseq N no longer in transaction log" once the new
+    // mailbox has a history of its own, exit 75 and no state, then duplicates without one.
+    std::string imapc_features_setting() const;
+    // Whether dsync's folders-only pass (-t) gives a folder the new side already has the old
+    // folder's UIDVALIDITY (2.3). 2.4 keeps the new one, and its sync without a state then
+    // imports no old mail into a folder that holds mail and has another UIDVALIDITY.
+    bool folders_pass_adopts_uidvalidity() const { return !is_24(); }
     // doveadm's exit status when the old side rejected the login: 134 (2.3, an assertion after
     // the error lines), 77 (2.4).
     int rejected_login_status() const;

@@ -62,6 +62,7 @@ Result<SecretString> render_dsync_config(const Config &config, const ProviderCon
     text += line.verify_certificate_setting(provider.verify_certificate);
     text += "ssl_client_ca_file = " + ca.value() + "\n";
     text += "imapc_user = " + user.value() + "\n";
+    text += line.imapc_features_setting();
     if (!namespaces.old_list_prefix.empty()) {
         auto prefix = dovecot_quote(namespaces.old_list_prefix);
         if (!prefix)

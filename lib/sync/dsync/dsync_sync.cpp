@@ -4,6 +4,7 @@
 #include "sync/dsync/dsync_config.hpp"
 #include "sync/dsync/dsync_folders_pass.hpp"
 #include "sync/dsync/dsync_output.hpp"
+#include "sync/dsync/dsync_uidvalidity.hpp"
 #include "sync/dsync/namespace_probe.hpp"
 #include "sync/state_identity.hpp"
 #include "sync/verification.hpp"
@@ -145,6 +146,7 @@ struct Prepared {
     std::string run_config;
     std::vector<std::string> excluded;
     FolderPlan plan; // dsync strips the old prefix (imapc_list_prefix) and maps nothing else
+    DovecotLine line;
 };
 
 Result<Prepared> prepare(const SyncRequest &rq, RunDir &run_dir) {
@@ -162,7 +164,7 @@ Result<Prepared> prepare(const SyncRequest &rq, RunDir &run_dir) {
                                     namespaces.value(), line.value());
     if (!text)
         return text.error();
-    Prepared p{run_dir.path + "/doveadm.conf", {}, {}};
+    Prepared p{run_dir.path + "/doveadm.conf", {}, {}, line.value()};
     p.plan.old_namespace = namespaces.value().old_namespace;
     if (auto r = write_private_file(p.run_config, text.value().reveal()); !r)
         return r.error();
@@ -243,6 +245,13 @@ SyncReport run_dsync(const SyncRequest &rq, const std::atomic<bool> &cancel,
             report.error = pass.error;
             return finish();
         }
+        if (!prepared.value().line.folders_pass_adopts_uidvalidity())
+            if (auto r =
+                    adopt_old_uidvalidities(rq, prepared.value().line, prepared.value().run_config);
+                !r) {
+                report.error = scrub(r.error().message, rq.old_password.reveal());
+                return finish();
+            }
     }
     DsyncLog log;
     std::string state; // stdout: the new state string
