@@ -563,6 +563,11 @@ std::map<std::string, ClientView> client_views(const MigrationEnv &env, const st
 MigrationEnvOptions proxy_options() {
     MigrationEnvOptions o = dsync_options();
     o.extra_yaml += "    cutover: proxy\n";
+    // The proxy's host field is the provider's host, and Dovecot 2.4's login process connects to
+    // the first address of a name only: ::1 for "localhost" in the Debian 13 root, whose
+    // /etc/hosts lists both, while the old provider listens on 127.0.0.1 only.
+    o.provider_host = "127.0.0.1";
+    o.sync_yaml += "  engine: dsync\n"; // offlineimap refuses an IP host with TLS
     return o;
 }
 

@@ -111,7 +111,7 @@ std::string MigrationEnv::yaml(bool with_extra) const {
     y += options.sync_yaml;
     y += "providers:\n";
     y += "  - name: oldmail\n";
-    y += "    host: localhost\n";
+    y += "    host: " + options.provider_host + "\n";
     y += "    port: " + std::to_string(port) + "\n";
     y += "    security: " + options.security + "\n";
     if (options.security == "none")
