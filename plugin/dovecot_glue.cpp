@@ -7,6 +7,8 @@
 #include "async_login.hpp"
 #include "blocking_login.hpp"
 #include "login_result.hpp"
+#include "module_args.hpp"
+#include "shared_states.hpp"
 
 #include "config/config.hpp"
 #include "crypto/secrets.hpp"
@@ -19,14 +21,6 @@
 #include <string>
 
 namespace {
-
-// passdb args, Dovecot style: "[blocking=yes|no] [threads=N] [connections=N] [CONFIG_PATH]".
-struct ModuleArgs {
-    std::string config_path = IMAPMIG_DEFAULT_CONFIG;
-    bool blocking = false;
-    int threads = 4;     // hashing
-    int connections = 2; // PostgreSQL, pipelined
-};
 
 // Everything a process needs to answer logins. Immovable: mode refers to config.
 struct PluginState {
@@ -61,46 +55,6 @@ struct imapmigration_passdb_module {
     const char *broken_reason; // pool string, set when state is nullptr
 };
 
-[[noreturn]] void refuse_to_start(const std::string &reason) {
-    i_fatal("imapmigration: %s", reason.c_str());
-}
-
-int count_setting(const std::string &name, const std::string &n) {
-    if (n.empty() || n.size() > 3 || n.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(n) < 1)
-        refuse_to_start("passdb args: " + name + "=" + n + ": expected a number 1-999");
-    return std::stoi(n);
-}
-
-ModuleArgs parse_args(const char *text) {
-    ModuleArgs a;
-    const std::string all = text != nullptr ? text : "";
-    size_t pos = 0;
-    while (pos < all.size()) {
-        size_t end = all.find(' ', pos);
-        if (end == std::string::npos)
-            end = all.size();
-        const std::string arg = all.substr(pos, end - pos);
-        pos = end + 1;
-        if (arg.empty())
-            continue;
-        if (arg == "blocking=yes" || arg == "blocking=no") {
-            a.blocking = arg == "blocking=yes";
-        } else if (arg.rfind("threads=", 0) == 0) {
-            a.threads = count_setting("threads", arg.substr(8));
-        } else if (arg.rfind("connections=", 0) == 0) {
-            a.connections = count_setting("connections", arg.substr(12));
-        } else if (arg.find('=') != std::string::npos) {
-            refuse_to_start("passdb args: unknown setting " + arg.substr(0, arg.find('=')) +
-                            " (expected blocking=yes|no, threads=N, connections=N or the config "
-                            "file path)");
-        } else {
-            a.config_path = arg;
-        }
-    }
-    return a;
-}
-
 // A broken imap-migration.yaml must not take every login down (a refused preinit stops the
 // whole auth service, master user and migrated users included): the errors are logged, and
 // first logins get a temporary failure until the file is fixed and Dovecot reloaded. Temporary,
@@ -127,17 +81,31 @@ std::unique_ptr<PluginState> load_state(const ModuleArgs &args, std::string &rea
     return std::make_unique<PluginState>(std::move(*loaded.config), std::move(keys.value()), args);
 }
 
+SharedStates<PluginState> &process_states() {
+    static SharedStates<PluginState> states;
+    return states;
+}
+
 } // namespace
 
-struct passdb_module *imapmigration_preinit(pool_t pool, const char *args) {
+struct passdb_module *imapmigration_module_new(pool_t pool, const ModuleArgs &args) {
     auto *m = p_new(pool, struct imapmigration_passdb_module, 1);
-    const ModuleArgs parsed = parse_args(args);
     std::string reason;
+    bool created = false;
     try {
-        m->state = load_state(parsed, reason).release();
+        m->state = process_states().acquire(args.key(), [&] {
+            created = true;
+            return load_state(args, reason);
+        });
     } catch (const std::exception &e) {
-        reason = parsed.config_path + ": " + e.what();
+        reason = args.config_path + ": " + e.what();
     }
+    // blocking: every step runs synchronously in auth-worker processes (one login per
+    // process). Default: the auth process itself, every step on its ioloop (the provider
+    // check on libcurl multi, the SQL on non-blocking libpq) except hashing, which runs on a
+    // few threads: a slow provider delays only its own logins. (2.4: the core sets blocking
+    // from the passdb's use_worker after preinit; the same value.)
+    m->module.blocking = args.blocking ? TRUE : FALSE;
     if (m->state == nullptr) {
         m->broken_reason = p_strdup(pool, reason.c_str());
         i_error("imapmigration: NOT CONFIGURED: %s. First logins (users not migrated yet) get a "
@@ -145,29 +113,23 @@ struct passdb_module *imapmigration_preinit(pool_t pool, const char *args) {
                 "and Dovecot reloaded; migrated users, the master user and the other passdbs "
                 "keep working",
                 reason.c_str());
-        m->module.blocking = parsed.blocking ? TRUE : FALSE;
         return &m->module;
     }
-    // blocking=yes: every step runs synchronously in auth-worker processes (one login per
-    // process). Default: the auth process itself, every step on its ioloop (the provider
-    // check on libcurl multi, the SQL on non-blocking libpq) except hashing, which runs on a
-    // few threads: a slow provider delays only its own logins.
-    m->module.blocking = parsed.blocking ? TRUE : FALSE;
-    if (!worker)
+    if (created && !worker)
         i_info("imapmigration: version " IMAPMIG_VERSION " (Dovecot ABI " DOVECOT_ABI_VERSION
                "), %zu provider(s) from %s, %s",
-               m->state->config.providers.size(), parsed.config_path.c_str(),
-               parsed.blocking ? "blocking (auth-worker)"
-                               : ("non-blocking, " + std::to_string(parsed.connections) +
-                                  " SQL connection(s), " + std::to_string(parsed.threads) +
-                                  " hashing thread(s)")
-                                     .c_str());
+               m->state->config.providers.size(), args.config_path.c_str(),
+               args.blocking
+                   ? "blocking (auth-worker)"
+                   : ("non-blocking, " + std::to_string(args.connections) + " SQL connection(s), " +
+                      std::to_string(args.threads) + " hashing thread(s)")
+                         .c_str());
     return &m->module;
 }
 
 void imapmigration_deinit(struct passdb_module *module) {
     auto *m = reinterpret_cast<imapmigration_passdb_module *>(module);
-    std::unique_ptr<PluginState> owned(m->state);
+    process_states().release(m->state);
     m->state = nullptr;
 }
 

@@ -1,6 +1,7 @@
 #include "dovecot_headers.hpp" // first: Dovecot's headers need config.h before anything
 
 #include "login_result.hpp"
+#include "request_fields.hpp" // the version's: plugin/v23/ or plugin/v24/
 
 #include "loop/guarded.hpp"
 
@@ -46,7 +47,8 @@ enum passdb_result apply_decision(struct auth_request *request,
     if (!decision.new_user.empty())
         auth_request_set_field(request, "user", decision.new_user.c_str(), nullptr);
     if (decision.outcome == imapmig::LoginOutcome::ok && decision.proxy) {
-        const char *service = request->fields.service != nullptr ? request->fields.service : "";
+        const char *protocol = request_protocol(request);
+        const char *service = protocol != nullptr ? protocol : "";
         for (const auto &[name, value] : imapmig::proxy_fields(*decision.proxy, service))
             auth_request_set_field(request, name.c_str(), value.c_str(), nullptr);
     }

@@ -2,6 +2,7 @@
 #include "dovecot_headers.hpp" // first: Dovecot's headers need config.h before anything
 
 #include "dovecot_glue.hpp"
+#include "passdb_preinit.hpp" // the version's: plugin/v23/ or plugin/v24/
 
 namespace {
 

@@ -8,6 +8,12 @@ PACKAGES="dovecot-core dovecot-imapd dovecot-dev dovecot-pgsql offlineimap3 post
   debhelper dpkg-dev fakeroot lintian
   postfix postfix-pgsql postfixadmin php-pgsql php-cli
   mmdebstrap"
+# Debian 13 has clang 19 (no clang-14 packages; the format check is skipped without
+# clang-format-14).
+if [ "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" = trixie ]; then
+  PACKAGES=$(echo $PACKAGES | sed -e 's/ clang-14 / clang /' -e 's/ libclang-rt-14-dev / libclang-rt-dev /' \
+    -e 's/ clang-format-14 / /')
+fi
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

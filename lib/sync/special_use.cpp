@@ -1,5 +1,7 @@
 #include "sync/special_use.hpp"
 
+#include "sync/doveconf_namespaces.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <optional>
@@ -139,60 +141,15 @@ std::map<std::string, std::string> special_folders(const std::vector<ListedFolde
 }
 
 std::map<std::string, std::string> special_folders_from_doveconf(std::string_view output) {
-    struct Namespace {
-        std::string prefix;
-        bool inbox = false;
-        std::vector<std::pair<std::string, std::string>> uses; // use, mailbox name
-    };
-    std::vector<Namespace> namespaces;
-    std::string mailbox; // the mailbox section we are in
-    bool in_namespace = false;
-    std::istringstream lines{std::string(output)};
-    for (std::string line; std::getline(lines, line);) {
-        if (line.rfind("namespace ", 0) == 0 && line.size() > 2 &&
-            line.compare(line.size() - 2, 2, " {") == 0) {
-            namespaces.emplace_back();
-            in_namespace = true;
-            continue;
-        }
-        if (line == "}") {
-            in_namespace = false;
-            continue;
-        }
-        if (!in_namespace)
-            continue;
-        if (line.rfind("  mailbox ", 0) == 0 && line.size() > 12 &&
-            line.compare(line.size() - 2, 2, " {") == 0) {
-            mailbox = line.substr(10, line.size() - 12);
-            if (mailbox.size() >= 2 && mailbox.front() == '"' && mailbox.back() == '"')
-                mailbox = mailbox.substr(1, mailbox.size() - 2);
-            continue;
-        }
-        if (line == "  }") {
-            mailbox.clear();
-            continue;
-        }
-        if (mailbox.empty()) {
-            if (line == "  inbox = yes")
-                namespaces.back().inbox = true;
-            else if (line.rfind("  prefix = ", 0) == 0)
-                namespaces.back().prefix = line.substr(11);
-            continue;
-        }
-        if (line.rfind("    special_use = ", 0) == 0) {
-            std::istringstream uses(line.substr(18));
-            for (std::string use; uses >> use;)
-                namespaces.back().uses.emplace_back(use, mailbox);
-        }
-    }
     std::map<std::string, std::string> out;
-    for (const auto &ns : namespaces) {
+    for (const auto &ns : parse_doveconf_namespaces(output)) {
         if (!ns.inbox)
             continue;
-        for (const auto &[use, name] : ns.uses)
-            for (const auto &known : special_uses())
-                if (lower(use) == lower(known) && !out.count(known))
-                    out[known] = ns.prefix + name;
+        for (const auto &mailbox : ns.mailboxes)
+            for (const auto &use : mailbox.special_use)
+                for (const auto &known : special_uses())
+                    if (lower(use) == lower(known) && !out.count(known))
+                        out[known] = ns.prefix + mailbox.name;
     }
     return out;
 }

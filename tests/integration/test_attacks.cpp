@@ -7,7 +7,7 @@
 #include "temp_dir.hpp"
 #include "worker_process.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -4,7 +4,7 @@
 #include "process.hpp"
 #include "worker_process.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -563,14 +563,24 @@ std::map<std::string, ClientView> client_views(const MigrationEnv &env, const st
 MigrationEnvOptions proxy_options() {
     MigrationEnvOptions o = dsync_options();
     o.extra_yaml += "    cutover: proxy\n";
+    // The proxy's host field is the provider's host, and Dovecot 2.4's login process connects to
+    // the first address of a name only: ::1 for "localhost" in the Debian 13 root, whose
+    // /etc/hosts lists both, while the old provider listens on 127.0.0.1 only.
+    o.provider_host = "127.0.0.1";
+    o.sync_yaml += "  engine: dsync\n"; // offlineimap refuses an IP host with TLS
     return o;
 }
 
 // The proxy connects to the old provider with TLS, verified. Dovecot 2.3's login processes run
 // chrooted and ignore ssl_client_ca_*: they verify a proxy's peer against ssl_ca, which the
-// config process reads (as root) before they start; the test CA carries no CRL.
+// config process reads (as root) before they start; the test CA carries no CRL. 2.4 has no
+// ssl_ca: its config process reads ssl_client_ca_file and hands the content on.
 void trust_old_provider(MigrationEnv &env) {
-    env.options.new_dovecot_config += "ssl_ca = <" + env.ca.ca_cert() + "\nssl_require_crl = no\n";
+    if (dovecot_24())
+        env.options.new_dovecot_config += "ssl_client_ca_file = " + env.ca.ca_cert() + "\n";
+    else
+        env.options.new_dovecot_config +=
+            "ssl_ca = <" + env.ca.ca_cert() + "\nssl_require_crl = no\n";
 }
 
 } // namespace

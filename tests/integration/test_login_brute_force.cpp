@@ -4,7 +4,7 @@
 #include "delay_proxy.hpp"
 #include "migration_env.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <atomic>
 #include <chrono>

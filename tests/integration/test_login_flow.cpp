@@ -9,7 +9,7 @@
 #include "login/pg_login_store.hpp"
 #include "loop/poll_loop.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <chrono>
 #include <functional>

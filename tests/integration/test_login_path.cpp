@@ -4,7 +4,7 @@
 #include "process.hpp"
 #include "silent_server.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -57,7 +57,7 @@ std::string base64(const std::string &raw) {
 }
 
 bool hash_verifies(const std::string &hash, const std::string &password) {
-    return run({"doveadm", "-c", "/dev/null", "pw", "-t", hash, "-p", password}).exit_code == 0;
+    return run({"doveadm", "-O", "pw", "-t", hash, "-p", password}).exit_code == 0;
 }
 
 } // namespace

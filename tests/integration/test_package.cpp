@@ -13,7 +13,7 @@
 
 #include <imapmig_build_config.h>
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <filesystem>
 #include <grp.h>

@@ -7,7 +7,7 @@
 #include "db/provider_guard.hpp"
 #include "loop/poll_loop.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <optional>
 #include <string>

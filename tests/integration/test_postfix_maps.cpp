@@ -5,7 +5,7 @@
 #include "process.hpp"
 #include "temp_dir.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <algorithm>
 #include <sys/stat.h>

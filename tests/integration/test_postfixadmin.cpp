@@ -6,7 +6,7 @@
 #include "process.hpp"
 #include "temp_dir.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <sys/stat.h>
 

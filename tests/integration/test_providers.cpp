@@ -14,7 +14,7 @@
 #include "mailbox_reader.hpp"
 #include "migration_env.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -4,7 +4,7 @@
 #include "db/schema.hpp"
 #include "db/store.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <thread>
 

@@ -1,5 +1,5 @@
 // Smoke tests of the integration-test fixtures themselves (tests/support).
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "dovecot_conf24.hpp"
 #include "dovecot_instance.hpp"
 #include "imap_client.hpp"
 #include "pg_cluster.hpp"
@@ -16,7 +17,7 @@
 #include "test_ca.hpp"
 
 using namespace testsupport;
-using Catch::Matchers::Contains;
+using Catch::Contains;
 namespace fs = std::filesystem;
 
 namespace {
@@ -196,11 +197,27 @@ TEST_CASE("DovecotInstance with module_dir_override: private mount, real dir unt
                        "userdb {\n"
                        "  driver = static\n"
                        "  args = uid=nobody gid=nogroup home={BASE}/home/%d/%n\n"
-                       "}\n"
-                       "service imap-login {\n"
-                       "  inet_listener imap {\n"
-                       "    port = " +
-                       std::to_string(port) + "\n  }\n}\n";
+                       "}\n";
+    if (dovecot_24()) // no separate SQL file: the connection and the query are settings
+        opts.config_body = "sql_driver = pgsql\n"
+                           "pgsql localhost {\n  parameters {\n" +
+                           pgsql_parameters_24(db) +
+                           "  }\n}\n"
+                           "passdb sql {\n"
+                           "  query = SELECT username AS user, password FROM users "
+                           "WHERE username = '%{user}'\n"
+                           "}\n"
+                           "userdb static {\n"
+                           "  fields {\n"
+                           "    uid = nobody\n"
+                           "    gid = nogroup\n"
+                           "    home = {BASE}/home/%{user | domain}/%{user | username}\n"
+                           "  }\n"
+                           "}\n";
+    opts.config_body += "service imap-login {\n"
+                        "  inet_listener imap {\n"
+                        "    port = " +
+                        std::to_string(port) + "\n  }\n}\n";
     DovecotInstance dc(opts);
     write_file(dc.base() + "/sql.conf.ext",
                "driver = pgsql\n"
@@ -220,7 +237,8 @@ TEST_CASE("DovecotInstance with module_dir_override: private mount, real dir unt
     c.logout();
 
     // Dovecot sees the override file; the machine's directory does not change.
-    RunResult inside = run({"nsenter", "-t", std::to_string(dc.pid()), "-m", "--", "ls", real_dir});
+    RunResult inside =
+        run({"nsenter", "-t", std::to_string(dc.pid()), "-m", "-r", "--", "ls", real_dir});
     REQUIRE(inside.exit_code == 0);
     CHECK_THAT(inside.out, Contains("libsmoke_dummy_marker.so"));
     CHECK_THAT(inside.out, Contains("libdriver_pgsql.so"));

@@ -11,10 +11,13 @@
 #include <filesystem>
 #include <set>
 #include <stdexcept>
+#include <string_view>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+
+#include <imapmig_build_config.h>
 
 namespace testsupport {
 
@@ -40,52 +43,88 @@ std::string short_name(const std::string &name) {
     return out.empty() ? "dc" : out;
 }
 
+// A value in double quotes, as Dovecot's config parser reads it.
+std::string quoted(const std::string &value) {
+    std::string out = "\"";
+    for (char c : value) {
+        if (c == '"' || c == '\\')
+            out += '\\';
+        out += c;
+    }
+    return out + '"';
+}
+
+// The settings that differ in name between the lines; the rest is common.
+std::string version_settings(const DovecotOptions &opts) {
+    std::string conf;
+    if (!dovecot_24()) {
+        conf = "mail_location = maildir:{BASE}/mail/%d/%n\n"
+               "disable_plaintext_auth = no\n";
+        if (!opts.env.empty()) {
+            conf += "import_environment = $import_environment";
+            for (const auto &[key, value] : opts.env)
+                conf += " " + key;
+            conf += "\n";
+        }
+        return conf;
+    }
+    // mail_home: the Sieve plugin Debian 13 always installs fails dsync runs without one.
+    conf = "mail_driver = maildir\n"
+           "mail_path = {BASE}/mail/%{user | domain}/%{user | username}\n"
+           "mail_home = {BASE}/home/%{user | domain}/%{user | username}\n"
+           "auth_allow_cleartext = yes\n";
+    if (!opts.env.empty()) {
+        // A list on 2.4, added to the defaults; the values are given, not inherited.
+        conf += "import_environment {\n";
+        for (const auto &[key, value] : opts.env)
+            conf += "  " + key + " = " + quoted(value) + "\n";
+        conf += "}\n";
+    }
+    return conf;
+}
+
 std::string base_settings(const DovecotOptions &opts, const std::string &base) {
     std::string instance =
         "imapmig-" + short_name(opts.name) + "-" + fs::path(base).filename().string();
-    std::string conf = "# Written by testsupport::DovecotInstance (" + opts.name +
-                       ")\n"
-                       "base_dir = {BASE}/run\n"
-                       "state_dir = {BASE}/state\n"
-                       "instance_name = " +
-                       instance +
-                       "\n"
-                       "log_path = {BASE}/dovecot.log\n"
-                       "info_log_path = {BASE}/dovecot.log\n"
-                       "debug_log_path = {BASE}/dovecot.log\n"
-                       "listen = 127.0.0.1\n"
-                       "ssl = no\n"
-                       "auth_failure_delay = 0\n"
-                       "service anvil {\n"
-                       "  unix_listener anvil-auth-penalty {\n"
-                       "    mode = 0\n"
-                       "  }\n"
-                       "}\n"
-                       "# No default ports: the body opens what it needs.\n"
-                       "service imap-login {\n"
-                       "  inet_listener imap {\n"
-                       "    port = 0\n"
-                       "  }\n"
-                       "  inet_listener imaps {\n"
-                       "    port = 0\n"
-                       "  }\n"
-                       "}\n"
-                       "mail_location = maildir:{BASE}/mail/%d/%n\n"
-                       "mail_uid = nobody\n"
-                       "mail_gid = nogroup\n"
-                       "first_valid_uid = 1\n"
-                       "protocols = imap\n"
-                       "disable_plaintext_auth = no\n"
-                       "auth_mechanisms = plain login\n"
-                       "default_internal_user = dovecot\n"
-                       "default_login_user = dovenull\n";
-    if (!opts.env.empty()) {
-        conf += "import_environment = $import_environment";
-        for (const auto &[key, value] : opts.env)
-            conf += " " + key;
-        conf += "\n";
-    }
-    return conf + "# ---- body ----\n";
+    // 2.4 refuses a config that does not start with its version.
+    std::string conf = dovecot_24() ? "dovecot_config_version = 2.4.0\n"
+                                      "dovecot_storage_version = 2.4.0\n"
+                                    : "";
+    conf += "# Written by testsupport::DovecotInstance (" + opts.name +
+            ")\n"
+            "base_dir = {BASE}/run\n"
+            "state_dir = {BASE}/state\n"
+            "instance_name = " +
+            instance +
+            "\n"
+            "log_path = {BASE}/dovecot.log\n"
+            "info_log_path = {BASE}/dovecot.log\n"
+            "debug_log_path = {BASE}/dovecot.log\n"
+            "listen = 127.0.0.1\n"
+            "ssl = no\n"
+            "auth_failure_delay = 0\n"
+            "service anvil {\n"
+            "  unix_listener anvil-auth-penalty {\n"
+            "    mode = 0\n"
+            "  }\n"
+            "}\n"
+            "# No default ports: the body opens what it needs.\n"
+            "service imap-login {\n"
+            "  inet_listener imap {\n"
+            "    port = 0\n"
+            "  }\n"
+            "  inet_listener imaps {\n"
+            "    port = 0\n"
+            "  }\n"
+            "}\n"
+            "mail_uid = nobody\n"
+            "mail_gid = nogroup\n"
+            "first_valid_uid = 1\n"
+            "protocols = imap\n"
+            "auth_mechanisms = plain login\n"
+            "default_internal_user = dovecot\n"
+            "default_login_user = dovenull\n";
+    return conf + version_settings(opts) + "# ---- body ----\n";
 }
 
 // Every "port = N" (N > 0) in the config: the listeners start() waits for.
@@ -134,6 +173,10 @@ std::string random_salt() {
 }
 
 } // namespace
+
+bool dovecot_24() {
+    return std::string_view(IMAPMIG_DOVECOT_LINE) == "2.4";
+}
 
 std::string dovecot_auth_module_dir() {
     const char *env = std::getenv("IMAPMIG_DOVECOT_AUTH_MODULEDIR");
@@ -384,16 +427,32 @@ RunResult DovecotInstance::auth_test(const std::string &user, const std::string 
 
 namespace {
 
+std::string old_provider_auth() {
+    if (!dovecot_24())
+        return "passdb {\n"
+               "  driver = passwd-file\n"
+               "  args = {BASE}/users\n"
+               "}\n"
+               "userdb {\n"
+               "  driver = static\n"
+               "  args = uid=nobody gid=nogroup home={BASE}/home/%d/%n\n"
+               "}\n";
+    return "passdb passwd-file {\n"
+           "  driver = passwd-file\n"
+           "  passwd_file_path = {BASE}/users\n"
+           "}\n"
+           "userdb static {\n"
+           "  driver = static\n"
+           "  fields {\n"
+           "    uid = nobody\n"
+           "    gid = nogroup\n"
+           "    home = {BASE}/home/%{user | domain}/%{user | username}\n"
+           "  }\n"
+           "}\n";
+}
+
 std::string old_provider_body(bool ssl, int imap_port, int imaps_port) {
-    std::string body = "auth_verbose = yes\n"
-                       "passdb {\n"
-                       "  driver = passwd-file\n"
-                       "  args = {BASE}/users\n"
-                       "}\n"
-                       "userdb {\n"
-                       "  driver = static\n"
-                       "  args = uid=nobody gid=nogroup home={BASE}/home/%d/%n\n"
-                       "}\n"
+    std::string body = "auth_verbose = yes\n" + old_provider_auth() +
                        "service imap-login {\n"
                        "  inet_listener imap {\n"
                        "    port = " +
@@ -407,9 +466,12 @@ std::string old_provider_body(bool ssl, int imap_port, int imaps_port) {
                 "  }\n";
     body += "}\n";
     if (ssl)
-        body += "ssl = yes\n"
-                "ssl_cert = <{BASE}/tls/server.crt\n"
-                "ssl_key = <{BASE}/tls/server.key\n";
+        body += dovecot_24() ? "ssl = yes\n"
+                               "ssl_server_cert_file = {BASE}/tls/server.crt\n"
+                               "ssl_server_key_file = {BASE}/tls/server.key\n"
+                             : "ssl = yes\n"
+                               "ssl_cert = <{BASE}/tls/server.crt\n"
+                               "ssl_key = <{BASE}/tls/server.key\n";
     return body;
 }
 

@@ -1,5 +1,6 @@
-// Private Dovecot 2.3 instances for integration tests: 127.0.0.1 only, everything below a temp
-// dir, stopped by pid. OldProvider is a ready-made "old provider" IMAP server on top of it.
+// Private Dovecot 2.3 or 2.4 instances (the line this tree was built for) for integration tests:
+// 127.0.0.1 only, everything below a temp dir, stopped by pid. OldProvider is a ready-made "old
+// provider" IMAP server on top of it.
 #pragma once
 
 #include <cstddef>
@@ -15,6 +16,10 @@
 #include "test_ca.hpp"
 
 namespace testsupport {
+
+// Built against Dovecot 2.4: configs use its syntax (the base settings here do; bodies that
+// name settings whose names changed must ask).
+bool dovecot_24();
 
 // The compiled-in passdb module directory Dovecot loads libauthdb_*.so from
 // ($IMAPMIG_DOVECOT_AUTH_MODULEDIR overrides, for odd installs).

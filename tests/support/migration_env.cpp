@@ -1,5 +1,6 @@
 #include "migration_env.hpp"
 
+#include "dovecot_conf24.hpp"
 #include "process.hpp"
 
 #include <chrono>
@@ -110,7 +111,7 @@ std::string MigrationEnv::yaml(bool with_extra) const {
     y += options.sync_yaml;
     y += "providers:\n";
     y += "  - name: oldmail\n";
-    y += "    host: localhost\n";
+    y += "    host: " + options.provider_host + "\n";
     y += "    port: " + std::to_string(port) + "\n";
     y += "    security: " + options.security + "\n";
     if (options.security == "none")
@@ -128,16 +129,23 @@ std::string MigrationEnv::yaml(bool with_extra) const {
 
 std::string MigrationEnv::new_dovecot_conf() const {
     // The shipped snippets, pointed at this test's files instead of /etc/dovecot.
-    std::string auth = read_file(source_root() + "/conf.d/auth-imapmigration.conf.ext");
-    std::string sql = read_file(source_root() + "/conf.d/dovecot-sql-imapmigration.conf.ext");
+    const std::string conf_dir = source_root() + "/" + shipped_conf_dir();
+    std::string auth = read_file(conf_dir + "/auth-imapmigration.conf.ext");
+    std::string sql = read_file(conf_dir + "/dovecot-sql-imapmigration.conf.ext");
     const std::string sql_path = dir.file("dovecot-sql-imapmigration.conf.ext");
     replace_all(auth, "/etc/dovecot/dovecot-sql-imapmigration.conf.ext", sql_path);
-    if (!options.passdb_settings.empty())
+    if (!options.passdb_settings.empty() && dovecot_24())
+        replace_all(auth, "  imapmigration_config_file = /etc/dovecot/imap-migration.yaml\n",
+                    "  imapmigration_config_file = /etc/dovecot/imap-migration.yaml\n" +
+                        passdb_settings_24(options.passdb_settings));
+    else if (!options.passdb_settings.empty())
         replace_all(auth, "args = /etc/dovecot/imap-migration.yaml",
                     "args = " + options.passdb_settings + " /etc/dovecot/imap-migration.yaml");
     replace_all(auth, "/etc/dovecot/imap-migration.yaml", config_path);
     replace_all(sql, "connect = host=/run/postgresql dbname=mail user=mailadmin",
                 "connect = " + db);
+    replace_all(sql, "    host = /run/postgresql\n    dbname = mail\n    user = mailadmin\n",
+                pgsql_parameters_24(db));
     write_file(sql_path, sql, 0640);
     const std::string masters = dir.file("imap-migration-master-users");
     write_file(masters, master_users_line, 0640);
@@ -155,7 +163,7 @@ std::string MigrationEnv::new_dovecot_conf() const {
     body += "namespace inbox {\n  inbox = yes\n  separator = /\n}\n";
     if (options.auth_debug)
         body += "auth_verbose = yes\nauth_debug = yes\n";
-    body += "auth_username_format = %Lu\n";
+    body += "auth_username_format = " + lowercase_username_format() + "\n";
     body += "!include " + auth_path + "\n";
     body += options.new_dovecot_config;
     return body;

@@ -58,6 +58,9 @@ struct MigrationEnvOptions {
     int timeout_seconds = 5;
     // Overrides the provider endpoint (e.g. a fake server): 0 = the old provider's port.
     int provider_port_override = 0;
+    // The provider's host: a name (offlineimap checks certificates by name only) or 127.0.0.1
+    // (the test CA's certificates carry both).
+    std::string provider_host = "localhost";
     std::string extra_yaml; // appended to the main YAML file verbatim
     std::string sync_yaml;  // extra keys of the sync section, each "  key: value\n"
     std::string password_scheme = "ARGON2ID"; // accounts.password_scheme

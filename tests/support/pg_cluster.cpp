@@ -1,8 +1,10 @@
 #include "pg_cluster.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <libpq-fe.h>
 #include <memory>
 #include <mutex>
@@ -85,7 +87,26 @@ const std::string &template_data_dir() {
 
 std::string pg_bindir() {
     const char *env = std::getenv("IMAPMIG_PG_BINDIR");
-    return (env != nullptr && *env != '\0') ? env : "/usr/lib/postgresql/15/bin";
+    if (env != nullptr && *env != '\0')
+        return env;
+    // Debian installs each server major side by side (15 on Debian 12, 17 on Debian 13): the
+    // newest one that has initdb. Found once.
+    static const std::string found = [] {
+        int best = -1;
+        std::error_code ec;
+        for (const auto &entry : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
+            const std::string major = entry.path().filename().string();
+            if (major.empty() || major.find_first_not_of("0123456789") != std::string::npos ||
+                !std::filesystem::exists(entry.path() / "bin" / "initdb"))
+                continue;
+            best = std::max(best, std::stoi(major));
+        }
+        if (best < 0)
+            throw std::runtime_error("no PostgreSQL server in /usr/lib/postgresql/*/bin (install "
+                                     "postgresql or set IMAPMIG_PG_BINDIR)");
+        return "/usr/lib/postgresql/" + std::to_string(best) + "/bin";
+    }();
+    return found;
 }
 
 PgCluster::PgCluster() : dir_("imapmig-pg") {

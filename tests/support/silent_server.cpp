@@ -1,6 +1,6 @@
 #include "silent_server.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <netinet/in.h>
 #include <sys/socket.h>

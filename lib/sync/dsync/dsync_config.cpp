@@ -42,7 +42,8 @@ Result<std::string> dovecot_quote(std::string_view value) {
 Result<SecretString> render_dsync_config(const Config &config, const ProviderConfig &provider,
                                          std::string_view old_login,
                                          const SecretString &old_password,
-                                         const NamespaceSettings &namespaces) {
+                                         const NamespaceSettings &namespaces,
+                                         const DovecotLine &line) {
     auto host = dovecot_quote(provider.host);
     auto user = dovecot_quote(old_login);
     auto ca = dovecot_quote(provider.ca_file.empty() ? system_ca_bundle : provider.ca_file);
@@ -54,15 +55,16 @@ Result<SecretString> render_dsync_config(const Config &config, const ProviderCon
     const auto pw = old_password.reveal();
     if (std::any_of(pw.begin(), pw.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
         return permanent_error("the old password holds a control character: dsync cannot use it");
-    std::string text = "# Written by imap-migrator for one dsync run; removed afterwards.\n";
+    std::string text = line.run_config_header() +
+                       "# Written by imap-migrator for one dsync run; removed afterwards.\n";
     text += "!include " + config.sync.dovecot_config + "\n";
     text += "imapc_host = " + host.value() + "\n";
     text += "imapc_port = " + std::to_string(provider.port) + "\n";
     text += "imapc_ssl = " + std::string(imapc_ssl(provider.security)) + "\n";
-    text +=
-        std::string("imapc_ssl_verify = ") + (provider.verify_certificate ? "yes" : "no") + "\n";
+    text += line.verify_certificate_setting(provider.verify_certificate);
     text += "ssl_client_ca_file = " + ca.value() + "\n";
     text += "imapc_user = " + user.value() + "\n";
+    text += line.imapc_features_setting();
     if (!namespaces.old_list_prefix.empty()) {
         auto prefix = dovecot_quote(namespaces.old_list_prefix);
         if (!prefix)

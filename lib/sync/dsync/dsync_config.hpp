@@ -7,6 +7,7 @@
 #include "base/secret_string.hpp"
 #include "config/config.hpp"
 #include "sync/folder_plan.hpp"
+#include "sync/dsync/dovecot_line.hpp"
 #include "sync/old_namespace.hpp"
 
 #include <string>
@@ -48,10 +49,14 @@ inline constexpr int dsync_password_fd = 4;
 // messages with identical headers become one and dsync stores the first body twice. Without it
 // dsync matches messages by UID and header hash; dsync_arguments' folders-only pass keeps its
 // state usable from the first run on (see there).
+// Spelled for the server's Dovecot line (read_dovecot_line of sync.dovecot_config): on 2.4 the
+// config starts with dovecot_config_version and certificate checking is
+// ssl_client_require_valid_cert instead of imapc_ssl_verify.
 Result<SecretString> render_dsync_config(const Config &config, const ProviderConfig &provider,
                                          std::string_view old_login,
                                          const SecretString &old_password,
-                                         const NamespaceSettings &namespaces = {});
+                                         const NamespaceSettings &namespaces = {},
+                                         const DovecotLine &line = {});
 
 // doveadm -c RUN_CONFIG sync -1 -R -s STATE -u LOCAL_USER [-x FOLDER]... imapc:
 // One-way (-1), pulling from the old side (-R): new-only mail, moves and deletions made on the

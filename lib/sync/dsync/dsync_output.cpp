@@ -99,6 +99,22 @@ std::vector<FolderCount> parse_mailbox_status(std::string_view output) {
     return out;
 }
 
+std::map<std::string, uint32_t> parse_mailbox_uidvalidity(std::string_view output) {
+    std::map<std::string, uint32_t> out;
+    constexpr std::string_view key = " uidvalidity=";
+    for (std::string_view line : lines_of(output)) {
+        const size_t at = line.rfind(key); // folder names may hold spaces
+        if (at == std::string_view::npos || at == 0)
+            continue;
+        const std::string_view digits = line.substr(at + key.size());
+        uint32_t value = 0;
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+        if (ec == std::errc() && end == digits.data() + digits.size() && value != 0)
+            out[std::string(line.substr(0, at))] = value;
+    }
+    return out;
+}
+
 std::vector<std::string> parse_mailbox_list(std::string_view output) {
     std::vector<std::string> out;
     for (std::string_view line : lines_of(output))

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,8 @@ struct FolderCount {
 
 // `doveadm mailbox status 'messages vsize' '*'` output: "NAME messages=N vsize=N" per line.
 std::vector<FolderCount> parse_mailbox_status(std::string_view output);
+// `doveadm mailbox status uidvalidity '*'` output: "NAME uidvalidity=N" per line.
+std::map<std::string, uint32_t> parse_mailbox_uidvalidity(std::string_view output);
 // `doveadm mailbox list` output: one name per line.
 std::vector<std::string> parse_mailbox_list(std::string_view output);
 

@@ -4,6 +4,7 @@
 #include "sync/dsync/dsync_config.hpp"
 #include "sync/dsync/dsync_folders_pass.hpp"
 #include "sync/dsync/dsync_output.hpp"
+#include "sync/dsync/dsync_uidvalidity.hpp"
 #include "sync/dsync/namespace_probe.hpp"
 #include "sync/folder_copy.hpp"
 #include "sync/state_identity.hpp"
@@ -80,17 +81,15 @@ SyncProgress progress_between(const std::vector<FolderCount> &before,
 }
 
 // The old side's folders, named as the new server names them (for folder_exclude/include).
-Result<std::vector<std::string>> old_folders(const SyncRequest &rq, const std::string &run_config) {
+Result<std::vector<std::string>> old_folders(const SyncRequest &rq, const DovecotLine &line,
+                                             const std::string &run_config) {
     ProgramSpec spec;
-    spec.argv = {rq.config.dovecot_bin_dir + "/doveadm",
-                 "-c",
-                 run_config,
-                 "-o",
-                 "mail_location=imapc:",
-                 "mailbox",
-                 "list",
-                 "-u",
-                 rq.task.local_user};
+    spec.argv = {rq.config.dovecot_bin_dir + "/doveadm", "-c", run_config};
+    for (const auto &o : line.imapc_mail_overrides())
+        spec.argv.push_back(o);
+    for (const char *a : {"mailbox", "list", "-u"})
+        spec.argv.push_back(a);
+    spec.argv.push_back(rq.task.local_user);
     spec.env = doveadm_env();
     spec.inputs.push_back({dsync_password_fd, rq.old_password});
     spec.secrets = {rq.old_password.reveal()};
@@ -158,9 +157,13 @@ struct Prepared {
     // dsync strips the old prefix (imapc_list_prefix); the folders the plan renames are left
     // out of its run and copied by copy_renamed_folders.
     FolderPlan plan;
+    DovecotLine line;
 };
 
 Result<Prepared> prepare(const SyncRequest &rq, RunDir &run_dir) {
+    auto line = read_dovecot_line(rq.config.sync.dovecot_config);
+    if (!line)
+        return line.error();
     if (auto r = make_run_dir(rq.config.sync.runtime_dir,
                               "migration" + std::to_string(rq.task.id) + "-dsync", run_dir);
         !r)
@@ -169,10 +172,10 @@ Result<Prepared> prepare(const SyncRequest &rq, RunDir &run_dir) {
     if (!namespaces)
         return namespaces.error();
     auto text = render_dsync_config(rq.config, rq.provider, rq.task.old_login, rq.old_password,
-                                    namespaces.value());
+                                    namespaces.value(), line.value());
     if (!text)
         return text.error();
-    Prepared p{run_dir.path + "/doveadm.conf", {}, {}};
+    Prepared p{run_dir.path + "/doveadm.conf", {}, {}, line.value()};
     auto plan = plan_folders(rq, true);
     if (!plan)
         return plan.error();
@@ -181,7 +184,7 @@ Result<Prepared> prepare(const SyncRequest &rq, RunDir &run_dir) {
     if (auto r = write_private_file(p.run_config, text.value().reveal()); !r)
         return r.error();
     if (!rq.config.sync.folder_exclude.empty() || !rq.config.sync.folder_include.empty()) {
-        auto folders = old_folders(rq, p.run_config);
+        auto folders = old_folders(rq, line.value(), p.run_config);
         if (!folders)
             return folders.error();
         p.excluded = excluded_folders(rq.config.sync, folders.value());
@@ -261,6 +264,13 @@ SyncReport run_dsync(const SyncRequest &rq, const std::atomic<bool> &cancel,
             report.error = pass.error;
             return finish();
         }
+        if (!prepared.value().line.folders_pass_adopts_uidvalidity())
+            if (auto r =
+                    adopt_old_uidvalidities(rq, prepared.value().line, prepared.value().run_config);
+                !r) {
+                report.error = scrub(r.error().message, rq.old_password.reveal());
+                return finish();
+            }
     }
     DsyncLog log;
     std::string state; // stdout: the new state string

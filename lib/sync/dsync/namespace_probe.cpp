@@ -1,6 +1,7 @@
 #include "sync/dsync/namespace_probe.hpp"
 
 #include "base/supervisor.hpp"
+#include "sync/doveconf_namespaces.hpp"
 #include "sync/old_namespace.hpp"
 
 #include <sstream>
@@ -21,20 +22,9 @@ std::string first_line(const std::string &text) {
 
 std::vector<std::string> namespaces_without_separator(std::string_view doveconf_output) {
     std::vector<std::string> names;
-    std::string current;
-    std::istringstream lines{std::string(doveconf_output)};
-    for (std::string line; std::getline(lines, line);) {
-        if (line.rfind("namespace ", 0) == 0 && line.size() > 12 &&
-            line.compare(line.size() - 2, 2, " {") == 0) {
-            current = line.substr(10, line.size() - 12);
-            continue;
-        }
-        if (line == "}")
-            current.clear();
-        // The namespace's own settings are indented by two; its mailbox sections' by four.
-        if (!current.empty() && (line == "  separator = " || line == "  separator ="))
-            names.push_back(current);
-    }
+    for (const auto &ns : parse_doveconf_namespaces(doveconf_output))
+        if (ns.separator.empty())
+            names.push_back(ns.name);
     return names;
 }
 

@@ -15,7 +15,8 @@
 
 namespace imapmig {
 
-// Names of the namespaces in `doveconf namespace` output whose separator is empty.
+// Names of the namespaces in `doveconf namespace` output that set no separator (2.3 prints it
+// empty, 2.4 not at all).
 std::vector<std::string> namespaces_without_separator(std::string_view doveconf_output);
 
 // The hierarchy separator of the first `* LIST (...) "X" ...` line of an IMAP transcript;

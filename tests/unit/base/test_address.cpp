@@ -1,6 +1,6 @@
 #include "base/address.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 using namespace imapmig;
 

@@ -1,6 +1,6 @@
 #include "base/child_process.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <filesystem>
 #include <fstream>

@@ -1,7 +1,7 @@
 // The process supervisor with real small programs (sh, cat, sleep).
 #include "base/supervisor.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -2,7 +2,7 @@
 #include "config/config_files.hpp"
 #include "crypto/passwords.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <algorithm>
 #include <cstdlib>

@@ -2,7 +2,7 @@
 // (dsync) and in the Python offlineimap runs.
 #include "config/folder_pattern.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <chrono>
 #include <cstdio>

@@ -1,6 +1,6 @@
 #include "crypto/passwords.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -17,7 +17,7 @@ constexpr const char *doveadm = "/usr/bin/doveadm";
 
 // Exit code of `doveadm -c /dev/null pw -t HASH -p PASSWORD` (0 = verified); no shell involved.
 int doveadm_verify(const std::string &hash, const std::string &password) {
-    std::vector<std::string> args = {doveadm, "-c", "/dev/null", "pw", "-t", hash, "-p", password};
+    std::vector<std::string> args = {doveadm, "-O", "pw", "-t", hash, "-p", password};
     std::vector<char *> argv;
     for (auto &a : args)
         argv.push_back(a.data());

@@ -4,7 +4,7 @@
 #include "db/migrations_table.hpp"
 #include "db/schema.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <algorithm>
 #include <optional>

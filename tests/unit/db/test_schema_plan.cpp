@@ -2,7 +2,7 @@
 // `db upgrade` would do (or refuse) from each version.
 #include "db/schema.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <stdexcept>
 

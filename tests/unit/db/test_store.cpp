@@ -1,7 +1,7 @@
 // The blocking store's pieces that need no server: conninfo redaction.
 #include "db/store.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 using namespace imapmig;
 

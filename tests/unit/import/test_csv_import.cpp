@@ -4,7 +4,7 @@
 #include "import/csv_parser.hpp"
 #include "import/migration_import.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 using namespace imapmig;
 

@@ -3,7 +3,7 @@
 #include "admin/postfix_maps.hpp"
 #include "import/postfixadmin_import.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 using namespace imapmig;
 

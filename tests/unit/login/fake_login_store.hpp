@@ -5,7 +5,7 @@
 #include "login/login_flow.hpp"
 #include "login/login_store.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <deque>
 #include <functional>

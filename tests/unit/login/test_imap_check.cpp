@@ -3,7 +3,7 @@
 
 #include "hostile_imap_server.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <curl/curl.h>
 #include <netinet/in.h>

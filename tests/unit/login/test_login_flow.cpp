@@ -7,7 +7,7 @@
 #include "login/client_key.hpp"
 #include "loop/poll_loop.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <chrono>
 #include <map>

@@ -1,6 +1,6 @@
 #include "login/proxy_target.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 using namespace imapmig;
 

@@ -5,7 +5,7 @@
 #include "loop/poll_loop.hpp"
 #include "loop/work_threads.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <atomic>
 #include <chrono>

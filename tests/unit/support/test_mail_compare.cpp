@@ -3,9 +3,12 @@
 #include "../../support/imap_response.hpp"
 #include "../../support/mail_compare.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 using namespace testsupport;
+#ifdef IMAPMIG_CATCH_V3
+using Catch::Approx; // v2 has it in the global namespace too
+#endif
 
 namespace {
 

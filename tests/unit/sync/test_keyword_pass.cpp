@@ -3,7 +3,7 @@
 #include "sync/fetch_parser.hpp"
 #include "sync/keyword_pass.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 using namespace imapmig;
 

@@ -2,7 +2,7 @@
 #include "sync/offlineimap/offlineimap_config.hpp"
 #include "sync/old_namespace.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <cstdio>
 #include <cstdlib>

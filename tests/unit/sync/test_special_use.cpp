@@ -1,7 +1,7 @@
 // Special-use folders: the old server's LIST answer mapped onto the new server's folders.
 #include "sync/special_use.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 using namespace imapmig;
 

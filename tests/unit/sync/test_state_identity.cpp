@@ -1,7 +1,7 @@
 // Sync state bound to one migration: what the engines find in sync.state_dir/migrationID.
 #include "sync/state_identity.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <filesystem>
 #include <fstream>

@@ -1,6 +1,6 @@
 #include "sync/task_queue.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 using namespace imapmig;
 

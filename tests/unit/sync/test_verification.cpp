@@ -2,7 +2,7 @@
 // meant for them.
 #include "sync/verification.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 using namespace imapmig;
 

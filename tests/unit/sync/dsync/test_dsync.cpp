@@ -5,7 +5,7 @@
 #include "sync/dsync/dsync_output.hpp"
 #include "sync/dsync/namespace_probe.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -167,6 +167,18 @@ TEST_CASE("the per-run doveadm config: server config, imapc account, CA, no head
     // GUIDs derived from the headers make two messages with identical headers one.
     CHECK(t.find("guid-forced") == std::string::npos);
     CHECK(t.find("namespace") == std::string::npos);
+    CHECK(t.find("imapc_features") == std::string::npos); // 2.3: no modseqs by default
+
+    // Dovecot 2.4: its version first, its certificate setting, imapc's modseqs off.
+    const std::string v24(
+        render_dsync_config(c, c.providers[0], "bob@old.example", pw, {}, DovecotLine{"2.4.0"})
+            .value()
+            .reveal());
+    CHECK(v24.rfind("dovecot_config_version = 2.4.0\n", 0) == 0);
+    CHECK(v24.find("ssl_client_require_valid_cert = yes\n") != std::string::npos);
+    CHECK(v24.find("imapc_ssl_verify") == std::string::npos);
+    CHECK(v24.find("imapc_features = no-modseq\n") != std::string::npos);
+    CHECK(v24.find("guid-forced") == std::string::npos);
 
     c.providers[0].security = TlsMode::starttls;
     c.providers[0].verify_certificate = false;
@@ -310,4 +322,10 @@ TEST_CASE("doveadm mailbox status and list output", "[unit]") {
     CHECK(parse_mailbox_status("").empty());
     CHECK(parse_mailbox_list("INBOX\nSent Items\n\nArchive/2023\n") ==
           std::vector<std::string>{"INBOX", "Sent Items", "Archive/2023"});
+    CHECK(parse_mailbox_uidvalidity("INBOX uidvalidity=1796547803\n"
+                                    "Sent Items uidvalidity=17\n"
+                                    "Junk uidvalidity=0\n"
+                                    "Trash uidvalidity=x\n"
+                                    "uidvalidity=5\n") ==
+          std::map<std::string, uint32_t>{{"INBOX", 1796547803}, {"Sent Items", 17}});
 }

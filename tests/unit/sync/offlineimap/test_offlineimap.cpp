@@ -4,7 +4,7 @@
 #include "sync/offlineimap/offlineimap_config.hpp"
 #include "sync/offlineimap/offlineimap_ui.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 using namespace imapmig;
 

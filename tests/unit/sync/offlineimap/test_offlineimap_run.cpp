@@ -2,7 +2,7 @@
 // process supervisor, without servers.
 #include "sync/offlineimap/offlineimap_sync.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <netinet/in.h>
 #include <poll.h>

@@ -1,0 +1,22 @@
+#!/bin/sh
+# The Debian 13 (trixie) root this tree is built and tested in next to the host's Debian 12:
+# Dovecot 2.4, PostgreSQL 17, Catch2 v3, g++ 14. Prints the root's path.
+#
+#   scripts/debian13-root.sh [DIR]      (default /var/tmp/imapmig-debian13)
+set -eu
+here=$(dirname "$0")
+dir=${1:-${IMAPMIG_DEBIAN13_ROOT:-/var/tmp/imapmig-debian13}}
+command -v mmdebstrap >/dev/null || {
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap; }
+# The same list as scripts/install-deps.sh, in trixie's names (clang 19: no clang-14 there).
+sh "$here/make-root.sh" \
+  -p 'postfix postfix/main_mailer_type select No configuration' \
+  -p 'postfixadmin postfixadmin/dbconfig-install boolean false' \
+  trixie "$dir" \
+  dovecot-core dovecot-imapd dovecot-dev dovecot-pgsql offlineimap3 postgresql \
+  libpq-dev libcurl4-openssl-dev libyaml-cpp-dev catch2 meson ninja-build pkg-config g++ \
+  libsodium-dev libcrypt-dev openssl python3 util-linux procps ca-certificates \
+  clang libclang-rt-dev \
+  debhelper dpkg-dev fakeroot lintian \
+  postfix postfix-pgsql postfixadmin php-pgsql php-cli >&2
+echo "$dir"
