@@ -6,7 +6,7 @@
 #include "process.hpp"
 #include "worker_process.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <signal.h>
 #include <sys/wait.h>

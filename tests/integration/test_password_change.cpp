@@ -4,7 +4,7 @@
 #include "migration_env.hpp"
 #include "process.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <libpq-fe.h>
 

@@ -74,7 +74,10 @@ TEST_CASE("first login, then the worker copies every folder with its flags",
     REQUIRE(stat((env.state_dir + "/migration" + id).c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0700);
 
-    SECTION("new mail at the old provider arrives with the next sync, nothing twice") {
+    // One mailbox of 520 messages serves both steps (a SECTION each would seed and sync it
+    // twice): new mail at the old provider arrives with the next sync, nothing twice; then
+    // finish: one more sync, then done and the old password wiped.
+    {
         env.seed_mail(bob, "", 7, 1000);
         REQUIRE(env.migrator({"migrations", "resync", id}).exit_code == 0);
         REQUIRE(wait_for_state(env, id, {"syncing"}, 10) == "syncing");
@@ -87,7 +90,7 @@ TEST_CASE("first login, then the worker copies every folder with its flags",
               folder_stats(env.old.dovecot(), bob, '.'));
         CHECK(env.sql("SELECT messages_copied FROM migrations") == "527");
     }
-    SECTION("finish: one more sync, then done and the old password wiped") {
+    {
         REQUIRE(env.migrator({"migrations", "finish", id}).exit_code == 0);
         REQUIRE(wait_for_state(env, id, {"finished", "failed"}) == "finished");
         CHECK(env.sql("SELECT secret IS NULL AND secret_key_id IS NULL FROM migrations") == "t");

@@ -6,8 +6,8 @@
 #include "base/error.hpp"
 #include "base/secret_string.hpp"
 #include "config/config.hpp"
-#include "sync/folder_plan.hpp"
 #include "sync/dsync/dovecot_line.hpp"
+#include "sync/folder_plan.hpp"
 #include "sync/old_namespace.hpp"
 
 #include <string>

@@ -3,7 +3,7 @@
 #include "sync/dsync/dsync_config.hpp"
 #include "sync/folder_copy.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 using namespace imapmig;
 

@@ -1,7 +1,7 @@
 // Modified UTF-7 folder names (RFC 3501 5.1.3) to UTF-8 and back.
 #include "sync/mutf7.hpp"
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 using namespace imapmig;
 
