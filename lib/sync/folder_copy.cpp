@@ -1,5 +1,7 @@
 #include "sync/folder_copy.hpp"
 
+#include "base/supervisor.hpp"
+
 #include "sync/imap_query.hpp"
 #include "sync/imap_session.hpp"
 
@@ -202,6 +204,26 @@ Result<FolderCopyResult> copy_renamed_folders(const SyncRequest &rq, const Folde
     (void)from.run("LOGOUT");
     (void)to.run("LOGOUT");
     return result;
+}
+
+void attach_folder_copy(const SyncRequest &rq, const FolderPlan &plan,
+                        const std::vector<std::string> &sources, const std::string &what,
+                        const std::atomic<bool> &cancel, SyncReport &report) {
+    if (report.outcome != SyncOutcome::synced || sources.empty())
+        return;
+    auto copied = copy_renamed_folders(rq, plan, sources, cancel);
+    if (cancel) {
+        report.outcome = SyncOutcome::cancelled;
+        report.complete = false;
+    } else if (!copied) {
+        report.outcome = SyncOutcome::failed;
+        report.complete = false;
+        report.error =
+            "copying " + what + ": " +
+            scrub(copied.error().message, {rq.old_password.reveal(), rq.master_password.reveal()});
+    } else {
+        report.progress.messages_copied += copied.value().copied;
+    }
 }
 
 } // namespace imapmig

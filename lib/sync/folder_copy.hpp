@@ -51,4 +51,11 @@ Result<FolderCopyResult> copy_renamed_folders(const SyncRequest &rq, const Folde
                                               const std::vector<std::string> &sources,
                                               const std::atomic<bool> &cancel);
 
+// After an engine's synced run: copies sources (as copy_renamed_folders) and records it in the
+// report: the messages copied, or a cancelled / failed run (what names the folders for the
+// error). A run that is not synced, or no sources, leave the report alone.
+void attach_folder_copy(const SyncRequest &rq, const FolderPlan &plan,
+                        const std::vector<std::string> &sources, const std::string &what,
+                        const std::atomic<bool> &cancel, SyncReport &report);
+
 } // namespace imapmig

@@ -312,23 +312,13 @@ SyncReport run_dsync(const SyncRequest &rq, const std::atomic<bool> &cancel,
         if (auto after = new_side_counts(rq.config, rq.task.local_user))
             report.progress = progress_between(before.value(), after.value());
     }
-    if (report.outcome == SyncOutcome::synced && !prepared.value().plan.renames.empty()) {
-        std::vector<std::string> renamed;
-        for (const auto &rename : prepared.value().plan.renames)
-            renamed.push_back(rename.first);
-        auto copied = copy_renamed_folders(rq, prepared.value().plan, renamed, cancel);
-        if (cancel) {
-            report.outcome = SyncOutcome::cancelled;
-            report.complete = false;
-        } else if (!copied) {
-            report.outcome = SyncOutcome::failed;
-            report.complete = false;
-            report.error = "copying the folders that change their name (" +
-                           describe_renames(prepared.value().plan) + "): " + copied.error().message;
-        } else {
-            report.progress.messages_copied += copied.value().copied;
-        }
-    }
+    std::vector<std::string> renamed;
+    for (const auto &rename : prepared.value().plan.renames)
+        renamed.push_back(rename.first);
+    attach_folder_copy(rq, prepared.value().plan, renamed,
+                       "the folders that change their name (" +
+                           describe_renames(prepared.value().plan) + ")",
+                       cancel, report);
     attach_verification(rq, prepared.value().plan, report);
     return finish();
 }

@@ -148,22 +148,8 @@ SyncReport run_offlineimap(const SyncRequest &rq, const std::atomic<bool> &cance
     } else if (report.outcome != SyncOutcome::cancelled &&
                report.outcome != SyncOutcome::lease_lost)
         report.error = scrub(describe_failure(parser, run.value(), other_lines), spec.secrets);
-    if (report.outcome == SyncOutcome::synced) {
-        if (const auto merged = merged_folders(plan); !merged.empty()) {
-            auto copied = copy_renamed_folders(rq, plan, merged, cancel);
-            if (cancel) {
-                report.outcome = SyncOutcome::cancelled;
-                report.complete = false;
-            } else if (!copied) {
-                report.outcome = SyncOutcome::failed;
-                report.complete = false;
-                report.error = "copying the folders folder_map merges into another: " +
-                               scrub(copied.error().message, spec.secrets);
-            } else {
-                report.progress.messages_copied += copied.value().copied;
-            }
-        }
-    }
+    attach_folder_copy(rq, plan, merged_folders(plan), "the folders folder_map merges into another",
+                       cancel, report);
     // offlineimap copies no keywords: the verification sets them first (keyword_pass.hpp).
     attach_verification(rq, plan, report, true);
     return report;
