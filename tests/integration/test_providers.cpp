@@ -1,7 +1,7 @@
-// Old providers that are not Dovecot: Cyrus IMAP 3.6 (both layouts) and Courier IMAP 5, from
-// Debian 12's packages in a cached root (scripts/make-test-root.sh), migrated to Dovecot with
-// both engines through the real worker, then checked message by message (folder, headers, body,
-// flags, keywords, INTERNALDATE) after the first sync and after a re-sync.
+// Old providers: Cyrus IMAP 3.6 (both layouts) and Courier IMAP 5, from Debian 12's packages in
+// a cached root (scripts/make-test-root.sh), and a Dovecot of this tree's line, migrated to
+// Dovecot with both engines through the real worker, then checked message by message (folder,
+// headers, body, flags, keywords, INTERNALDATE) after the first sync and after a re-sync.
 //
 // [providers] asserts every property with both engines and prints each engine's exactness. A
 // property an engine loses again goes into a hidden [providers-pending] case (run with
@@ -9,6 +9,7 @@
 // per provider and engine.
 #include "courier_instance.hpp"
 #include "cyrus_instance.hpp"
+#include "dovecot_old_imap.hpp"
 #include "mail_compare.hpp"
 #include "mail_corpus.hpp"
 #include "mailbox_reader.hpp"
@@ -140,7 +141,7 @@ EngineRun migrate(const OldImapServer &server, const Mailbox &old, const std::st
     return run;
 }
 
-enum class Provider { cyrus_beside, cyrus_under, courier };
+enum class Provider { cyrus_beside, cyrus_under, courier, dovecot };
 
 // Both engines; IMAPMIG_TEST_ENGINES=dsync (or offlineimap) runs one, for a quicker loop while
 // fixing an engine.
@@ -167,7 +168,13 @@ std::unique_ptr<OldImapServer> seeded_provider(Provider p, std::size_t &corpus_m
     prepare_debian_test_roots({CyrusInstance::root_packages(), CourierInstance::root_packages()});
     std::unique_ptr<OldImapServer> server;
     std::string sent_name;
-    if (p == Provider::courier) {
+    if (p == Provider::dovecot) {
+        auto dovecot = std::make_unique<DovecotOldImap>();
+        dovecot->add_user(bob, bob_pw);
+        dovecot->start();
+        server = std::move(dovecot);
+        sent_name = DovecotOldImap::sent_name();
+    } else if (p == Provider::courier) {
         auto courier = std::make_unique<CourierInstance>();
         courier->add_user(bob, bob_pw);
         courier->start();
@@ -225,7 +232,7 @@ const ProviderRun &provider_run(Provider p) {
 }
 
 const std::vector<Provider> all_providers = {Provider::cyrus_beside, Provider::cyrus_under,
-                                             Provider::courier};
+                                             Provider::courier, Provider::dovecot};
 
 const std::string twin_label = "<twin@corpus.example>"; // the identical-header pair
 
@@ -288,6 +295,11 @@ TEST_CASE("providers: Cyrus IMAP 3.6 with folders under INBOX. ('.') with both e
 TEST_CASE("providers: Courier IMAP 5 (INBOX. and '.') with both engines",
           "[integration][providers]") {
     check_today(provider_run(Provider::courier));
+}
+
+TEST_CASE("providers: Dovecot (Maildir++, '.', special use in its config) with both engines",
+          "[integration][providers]") {
+    check_today(provider_run(Provider::dovecot));
 }
 
 // ---- Per property. ----
