@@ -1,15 +1,18 @@
 #include "process.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <map>
+#include <mutex>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
@@ -435,7 +438,9 @@ bool wait_pids_gone(const std::vector<pid_t> &pids, int timeout_ms) {
     }
 }
 
-int free_tcp_port() {
+namespace {
+
+int unbound_tcp_port() {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
@@ -452,6 +457,26 @@ int free_tcp_port() {
     }
     close(fd);
     return ntohs(addr.sin_port);
+}
+
+} // namespace
+
+int free_tcp_port() {
+    // The kernel may hand the same port out again as soon as it is closed, and a caller often
+    // asks for two before binding either (an imap and an imaps listener: Dovecot then refuses
+    // its config with "duplicate listener"). So a port given out recently is not given again.
+    static std::mutex mutex;
+    static std::deque<int> recent;
+    std::lock_guard lock(mutex);
+    for (int attempt = 0;; ++attempt) {
+        const int port = unbound_tcp_port();
+        if (std::find(recent.begin(), recent.end(), port) != recent.end() && attempt < 50)
+            continue;
+        recent.push_back(port);
+        if (recent.size() > 256)
+            recent.pop_front();
+        return port;
+    }
 }
 
 bool wait_for_tcp(int port, int timeout_ms) {
