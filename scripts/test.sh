@@ -27,7 +27,9 @@ if [ "$d13" != 1 ]; then
   d13_job=$!
 fi
 status=0
-meson test -C build --print-errorlogs --num-processes 1 || status=$?
+# Two at a time: the integration shards run side by side; the package test and the benches
+# (is_parallel: false) run alone.
+meson test -C build --print-errorlogs --num-processes 2 || status=$?
 # One closing line for humans and CI, counted from Catch2's own summaries.
 python3 scripts/test-summary.py build/meson-logs/testlog.json debian12
 if [ "$d13" != 1 ]; then

@@ -106,11 +106,14 @@ TEST_CASE("bad passdb args stop the auth process with a clear message", "[integr
     // process starts: test_dovecot_line.cpp, "bad passdb settings are refused ...".
     if (dovecot_24())
         return;
+    // One environment; each bad value gets a fresh Dovecot (the database and the old provider
+    // stay: no login may reach them).
+    MigrationEnv env;
     for (const std::string bad :
          {"threads=0", "threads=many", "connections=0", "blocking=maybe", "pool=4"}) {
-        MigrationEnvOptions o;
-        o.passdb_settings = bad;
-        MigrationEnv env(o);
+        if (env.new_dovecot_started())
+            env.new_dovecot().stop(); // the next one listens on the same port
+        env.options.passdb_settings = bad;
         env.start_new_dovecot();
         CHECK(env.auth_test(bob, bob_pw).exit_code != 0);
         const std::string log = env.new_log();

@@ -92,6 +92,7 @@ public:
     // True if no password of the test users appears in any log we produce.
     bool logs_free_of_passwords() const;
     DovecotInstance &new_dovecot() { return *new_; }
+    bool new_dovecot_started() const { return new_ != nullptr; }
     // What a sanitizer build of the module reported inside Dovecot ("" when clean or not used).
     std::string sanitizer_reports() const;
     std::string sanitizer_dir() const; // where sanitizer builds inside Dovecot write reports
