@@ -40,6 +40,22 @@ const char *const alias_maps_query =
     "JOIN aliases a ON a.address = '@' || t.name JOIN alias_recipients r ON r.alias_id = a.id "
     "WHERE '@' || da.name = '%s' AND da.enabled AND t.enabled AND a.enabled";
 
+// A mailbox whose user is proxied to the old provider until the first complete sync
+// (`cutover: proxy`) is deferred (Postfix's retry(8) service: the mail waits in the queue, or at
+// the sender's, and is tried again) instead of delivered: mail delivered here before that sync
+// would be invisible to the proxied user and would take the UIDs the old mail keeps. Only while
+// the sync can still complete on its own (pending, syncing, incomplete): a failed, stopped or
+// rejected migration waits for an admin, so its mail is delivered here rather than bounced
+// when the queue lifetime ends.
+const char *const transport_maps_query =
+    "SELECT service || ':[' || target_host || ']:' || target_port FROM relay_domains "
+    "WHERE name = '%s' AND enabled "
+    "UNION ALL "
+    "SELECT 'retry:4.2.0 mailbox being migrated (delivered after its first sync)' "
+    "FROM migrations m JOIN accounts ac ON ac.id = m.account_id "
+    "WHERE ac.address = '%s' AND m.proxy_until_synced AND m.first_synced_at IS NULL "
+    "AND m.state IN ('pending', 'syncing', 'incomplete')";
+
 const char *const sender_login_query =
     "SELECT ac.username FROM accounts ac JOIN domains d ON d.id = ac.domain_id "
     "WHERE ac.address = '%s' AND ac.enabled AND d.enabled "
@@ -139,9 +155,9 @@ const std::vector<PostfixMap> &postfix_maps() {
          "address or @domain -> recipients (aliases, catch-alls, alias domains)", alias_maps_query},
         {"relay-domains.cf", "relay_domains", "relay domain -> the relay domain",
          "SELECT name FROM relay_domains WHERE name = '%s' AND enabled"},
-        {"transport-maps.cf", "transport_maps", "relay domain -> service:[host]:port",
-         "SELECT service || ':[' || target_host || ']:' || target_port FROM relay_domains "
-         "WHERE name = '%s' AND enabled"},
+        {"transport-maps.cf", "transport_maps",
+         "relay domain -> service:[host]:port; mailbox proxied until its first sync -> retry:",
+         transport_maps_query},
         {"sender-login-maps.cf", "smtpd_sender_login_maps",
          "sender address -> the logins that may use it", sender_login_query},
     };

@@ -839,6 +839,59 @@ TEST_CASE("cutover proxy: the client sees the old mailbox until the first sync, 
     CHECK(env.logs_free_of_passwords());
 }
 
+// MX here during the proxy window, when the admin has not set up Postfix's deferral
+// (`postfix-maps`' transport map, test_postfix_maps.cpp) or mail reaches Dovecot another way:
+// mail delivered here by Dovecot's own LDA before the first sync is kept, the first sync still
+// completes and brings every old message, and nothing arrives twice on re-syncs.
+TEST_CASE("cutover proxy with the MX here: mail delivered here before the first sync is kept "
+          "and the sync completes",
+          "[integration][dsync][cutover]") {
+    MigrationEnv env(proxy_options());
+    seed_bob(env);
+    trust_old_provider(env);
+    start_with_dsync(env);
+    const std::vector<std::string> old_names = {"INBOX", "Archive.2023"};
+    const auto proxied = client_views(env, bob, bob_pw, old_names);
+    const std::string id = task_of(env, bob);
+    REQUIRE_FALSE(id.empty());
+    DovecotInstance &fresh = env.new_dovecot();
+    std::vector<std::string> delivered;
+    for (int i = 0; i < 3; ++i) {
+        delivered.push_back("<mx-here-" + std::to_string(i) + "@sender.example>");
+        auto lda = run({"/usr/lib/dovecot/dovecot-lda", "-c", fresh.config_path(), "-d", bob, "-f",
+                        "sender@sender.example"},
+                       rfc822(delivered.back(), "delivered here " + std::to_string(i)));
+        INFO(lda.err);
+        REQUIRE(lda.exit_code == 0);
+    }
+    // Still proxied: the user works at the old provider until the first sync.
+    CHECK(client_views(env, bob, bob_pw, old_names) == proxied);
+
+    std::string output;
+    REQUIRE(sync_once(env, id, &output) == "synced");
+    INFO(output);
+    CHECK(env.sql("SELECT first_synced_at IS NOT NULL FROM migrations WHERE id = " + id) == "t");
+    for (int round = 0; round < 2; ++round) {
+        INFO("after sync " << round + 1);
+        CHECK(message_ids(fresh, bob, "INBOX") ==
+              with(message_ids(env.old.dovecot(), bob, "INBOX"), delivered));
+        CHECK(message_ids(fresh, bob, "Archive/2023") ==
+              message_ids(env.old.dovecot(), bob, "Archive.2023"));
+        if (round == 0) {
+            env.seed_mail(bob, "", 2, 2000);
+            REQUIRE(resync(env, id) == "synced");
+        }
+    }
+    // Local now: the client sees all of it here, but under new UIDs (dsync starting into a
+    // mailbox that holds mail renumbers the old messages, in every folder): its cache is
+    // re-filled once. Deferring the delivery until the first sync (postfix-maps) avoids that.
+    const auto local = client_views(env, bob, bob_pw, {"INBOX", "Archive/2023"});
+    CHECK(local.at("INBOX").uid_to_message_id.size() == 40 + 3 + 2);
+    CHECK(local.at("Archive/2023").uid_to_message_id.size() ==
+          proxied.at("Archive.2023").uid_to_message_id.size());
+    CHECK(env.logs_free_of_passwords());
+}
+
 TEST_CASE("cutover immediate (the default) serves the first login here, as before",
           "[integration][dsync][cutover]") {
     MigrationEnv env(dsync_options());

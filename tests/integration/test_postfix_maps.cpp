@@ -179,6 +179,32 @@ TEST_CASE("postfix-maps: every map answers through postmap (socket, non-default 
     CHECK(read_file(t.maps + "/virtual-mailbox-domains.cf").find("hosts = postgresql://") !=
           std::string::npos);
     check_maps(t);
+
+    // MX here and `cutover: proxy`: mail for a user still proxied waits in Postfix's queue
+    // (retry) until the first complete sync, then goes to Dovecot; a migration that needs an
+    // admin (failed, stopped, ...) has its mail delivered here rather than bounced in the end.
+    const auto migrating = [&](const std::string &state, bool proxied, bool first_synced) {
+        pg_query(t.db, "DELETE FROM migrations");
+        pg_query(t.db, "INSERT INTO migrations (account_id, provider, old_login, state, "
+                       "proxy_until_synced, first_synced_at) SELECT id, 'old', address, '" +
+                           state + "', " + (proxied ? "true" : "false") + ", " +
+                           (first_synced ? "now()" : "NULL") +
+                           " FROM accounts WHERE address = 'ann@a.example'");
+        return t.query("transport-maps.cf", "ann@a.example");
+    };
+    const std::string deferred = "retry:4.2.0 mailbox being migrated";
+    for (const char *state : {"pending", "syncing", "incomplete"}) {
+        INFO(state);
+        CHECK(migrating(state, true, false).rfind(deferred, 0) == 0);
+        CHECK(migrating(state, true, true) == "-");
+        CHECK(migrating(state, false, false) == "-"); // cutover: immediate
+    }
+    for (const char *state : {"failed", "stopped", "credentials_rejected", "finished"}) {
+        INFO(state);
+        CHECK(migrating(state, true, false) == "-");
+    }
+    CHECK(t.query("transport-maps.cf", "bob@a.example") == "-");
+    CHECK(t.query("transport-maps.cf", "relay.example") == "smtp:[mx.relay.example]:2525");
 }
 
 TEST_CASE("postfix-maps: a TCP conninfo with a password", "[integration][postfix]") {
