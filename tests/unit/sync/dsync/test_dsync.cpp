@@ -216,7 +216,6 @@ TEST_CASE("keep_pop3_uidls: pop3_migration with a pop3c namespace, its password 
     CHECK(t.find("pop3c_port = 995\n") != std::string::npos);
     CHECK(t.find("pop3c_ssl = pop3s\n") != std::string::npos);
     CHECK(t.find("pop3c_ssl_verify = yes\n") != std::string::npos);
-    CHECK(t.find("pop3c_features = no-pipelining\n") != std::string::npos);
     CHECK(t.find("pop3c_user = \"bob@old.example\"\n") != std::string::npos);
     // A pipe is read once: the POP3 password has a pipe of its own.
     CHECK(t.find("imapc_password = </dev/fd/4\n") != std::string::npos);
