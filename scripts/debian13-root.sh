@@ -13,7 +13,7 @@ sh "$here/make-root.sh" \
   -p 'postfix postfix/main_mailer_type select No configuration' \
   -p 'postfixadmin postfixadmin/dbconfig-install boolean false' \
   trixie "$dir" \
-  dovecot-core dovecot-imapd dovecot-dev dovecot-pgsql offlineimap3 postgresql \
+  dovecot-core dovecot-imapd dovecot-pop3d dovecot-dev dovecot-pgsql offlineimap3 postgresql \
   libpq-dev libcurl4-openssl-dev libyaml-cpp-dev catch2 meson ninja-build pkg-config g++ \
   libsodium-dev libcrypt-dev openssl python3 util-linux procps ca-certificates \
   clang libclang-rt-dev \

@@ -56,11 +56,17 @@ struct ProviderConfig {
     int max_connections = 8;
     Cutover cutover = Cutover::immediate;
     int pop3_port = 995; // where POP3 sessions are proxied; default follows security: 995 / 110
+    // The provider serves POP3 at pop3_port (same security) and the dsync engine takes each
+    // INBOX message's UIDL from it (Dovecot's pop3_migration plugin), so POP3 clients that leave
+    // mail on the server download nothing again after the switch. Off by default: a provider
+    // without POP3 would fail every sync.
+    bool keep_pop3_uidls = false;
     std::vector<DomainMapping> domains;
     ProviderSyncConfig sync;
     std::string source_file; // where it was declared, for diagnostics
-    int security_line = 0;   // lines of its security and host keys there (0: not given)
-    int host_line = 0;
+    int security_line = 0;   // lines of its security, host and keep_pop3_uidls keys there
+    int host_line = 0;       // (0: not given)
+    int keep_pop3_uidls_line = 0;
 };
 
 struct AccountsConfig {

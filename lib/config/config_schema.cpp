@@ -569,6 +569,7 @@ void check_provider(Loader &l, const Item &it, const Present &present, ProviderC
     p.source_file = l.file();
     p.security_line = line_of_key(present, "security", it.line);
     p.host_line = line_of_key(present, "host", it.line);
+    p.keep_pop3_uidls_line = line_of_key(present, "keep_pop3_uidls", it.line);
     if (present.count("port") == 0)
         p.port = p.security == TlsMode::tls ? 993 : 143;
     if (present.count("pop3_port") == 0)
@@ -850,6 +851,7 @@ Kind<ProviderConfig> provider_kind() {
             field("cutover", &P::cutover,
                   one_of<Cutover>({{"immediate", Cutover::immediate}, {"proxy", Cutover::proxy}})),
             field("pop3_port", &P::pop3_port, port_kind()),
+            field("keep_pop3_uidls", &P::keep_pop3_uidls, boolean()),
             field("domains", &P::domains,
                   list_of("domains", domain_mapping_kind(), Entries::at_least_one), Need::required),
             field("sync", &P::sync, provider_sync_kind()),
@@ -926,6 +928,12 @@ void check_engine_tls(Loader &loader, const Config &config) {
                          "(it matches DNS names only); write the host name the certificate is "
                          "issued to, or sync this provider with dsync (`sync: {engine: dsync}` "
                          "in the provider or `sync.engine: dsync`)");
+        if (p.keep_pop3_uidls)
+            loader.error(p.keep_pop3_uidls_line, key + ".keep_pop3_uidls",
+                         "POP3 UIDLs are kept by the dsync engine only (offlineimap copies over "
+                         "IMAP, which knows no UIDLs); sync this provider with dsync (`sync: "
+                         "{engine: dsync}` in the provider or `sync.engine: dsync`), or remove "
+                         "the setting");
     }
 }
 

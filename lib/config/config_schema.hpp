@@ -43,7 +43,8 @@ int line_of(const YAML::Node &node);
 void read_main_document(Loader &loader, const YAML::Node &root, Config &out);
 // A file in imap-migration.d/: only `providers`, appended to out. An empty file declares nothing.
 void read_dropin_document(Loader &loader, const YAML::Node &root, std::vector<ProviderConfig> &out);
-// Checks across every file, once all are read: what each provider's sync engine can do safely.
+// Checks across every file, once all are read: what each provider's sync engine can do safely,
+// and what only dsync can do (keep_pop3_uidls).
 void check_engine_tls(Loader &loader, const Config &config);
 
 } // namespace imapmig::config_schema

@@ -2,59 +2,16 @@
 // auth socket (as Postfix's smtpd_sasl_type = dovecot asks it), create the account and the
 // migration exactly as an IMAP login does.
 #include "migration_env.hpp"
+#include "pop3_client.hpp"
 #include "process.hpp"
 
 #include "catch_compat.hpp"
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <string>
 
 using namespace testsupport;
 
 namespace {
-
-// One POP3 exchange per call, over plain TCP; every read has a timeout through SO_RCVTIMEO.
-class Pop3Client {
-public:
-    explicit Pop3Client(int port) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        REQUIRE(fd_ >= 0);
-        timeval tv{15, 0};
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(static_cast<uint16_t>(port));
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::connect(fd_, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0);
-        greeting_ = line();
-    }
-    ~Pop3Client() { ::close(fd_); }
-    Pop3Client(const Pop3Client &) = delete;
-    Pop3Client &operator=(const Pop3Client &) = delete;
-
-    std::string command(const std::string &cmd) {
-        const std::string out = cmd + "\r\n";
-        REQUIRE(::write(fd_, out.data(), out.size()) == static_cast<ssize_t>(out.size()));
-        return line();
-    }
-    const std::string &greeting() const { return greeting_; }
-
-private:
-    std::string line() {
-        std::string l;
-        char c = 0;
-        while (::read(fd_, &c, 1) == 1 && c != '\n')
-            if (c != '\r')
-                l += c;
-        return l;
-    }
-    int fd_ = -1;
-    std::string greeting_;
-};
 
 MigrationEnvOptions with_pop3(int pop3_port) {
     MigrationEnvOptions o;

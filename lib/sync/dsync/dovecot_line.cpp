@@ -40,6 +40,23 @@ std::vector<std::string> DovecotLine::imapc_mail_overrides() const {
     return {"-o", "mail_driver=imapc", "-o", "mail_path="};
 }
 
+std::string DovecotLine::add_mail_plugin_setting(std::string_view plugin) const {
+    if (!is_24())
+        return "mail_plugins = $mail_plugins " + std::string(plugin) + "\n";
+    return "mail_plugins {\n  " + std::string(plugin) + " = yes\n}\n";
+}
+
+std::string DovecotLine::namespace_driver_settings(std::string_view driver) const {
+    if (!is_24())
+        return "  location = " + std::string(driver) + ":\n";
+    return "  mail_driver = " + std::string(driver) + "\n  mail_path = \n";
+}
+
+std::string DovecotLine::plugin_setting(std::string_view name, std::string_view value) const {
+    const std::string setting = std::string(name) + " = " + std::string(value) + "\n";
+    return is_24() ? setting : "plugin {\n  " + setting + "}\n";
+}
+
 int DovecotLine::rejected_login_status() const {
     return is_24() ? 77 : 134;
 }

@@ -37,6 +37,14 @@ struct DovecotLine {
     // folder's UIDVALIDITY (2.3). 2.4 keeps the new one, and its sync without a state then
     // imports no old mail into a folder that holds mail and has another UIDVALIDITY.
     bool folders_pass_adopts_uidvalidity() const { return !is_24(); }
+    // A mail plugin added to those the server's config loads: `mail_plugins = $mail_plugins X`
+    // (2.3), a `mail_plugins { X = yes }` boollist entry (2.4).
+    std::string add_mail_plugin_setting(std::string_view plugin) const;
+    // A namespace's storage without a path (in-memory indexes, nothing written beside the
+    // user's mail): `location = DRIVER:` (2.3), `mail_driver` + an empty `mail_path` (2.4).
+    std::string namespace_driver_settings(std::string_view driver) const;
+    // A plugin's setting: inside `plugin { }` (2.3), a top-level setting (2.4).
+    std::string plugin_setting(std::string_view name, std::string_view value) const;
     // doveadm's exit status when the old side rejected the login: 134 (2.3, an assertion after
     // the error lines), 77 (2.4).
     int rejected_login_status() const;

@@ -25,7 +25,56 @@ std::string_view imapc_ssl(TlsMode mode) {
     return "imaps";
 }
 
+std::string_view pop3c_ssl(TlsMode mode) {
+    switch (mode) {
+    case TlsMode::tls:
+        return "pop3s";
+    case TlsMode::starttls:
+        return "starttls";
+    case TlsMode::none:
+        return "no";
+    }
+    return "pop3s";
+}
+
+// The pop3c namespace name and prefix: hidden and unlisted, so no folder of the user's can
+// clash with it, and dsync (which syncs the namespaces using the default mail location, or on
+// 2.4 the INBOX namespace) leaves it out of the sync itself.
+constexpr std::string_view pop3_namespace_prefix = "IMAPMIG-POP3/";
+
+std::string pop3_migration_settings(const ProviderConfig &provider, const std::string &host,
+                                    const std::string &user, const DovecotLine &line) {
+    std::string text = "# POP3 UIDLs (keep_pop3_uidls): pop3_migration matches each old INBOX "
+                       "message to the\n# provider's POP3 listing and dsync stores its UIDL.\n";
+    text += line.add_mail_plugin_setting("pop3_migration");
+    text += "namespace imapmig_pop3 {\n  prefix = " + std::string(pop3_namespace_prefix) +
+            "\n  separator = /\n";
+    text += line.namespace_driver_settings("pop3c");
+    text += "  inbox = no\n  list = no\n  hidden = yes\n}\n";
+    text +=
+        line.plugin_setting("pop3_migration_mailbox", std::string(pop3_namespace_prefix) + "INBOX");
+    text += "pop3c_host = " + host + "\n";
+    text += "pop3c_port = " + std::to_string(provider.pop3_port) + "\n";
+    // Over TLS, pop3c before Dovecot 2.4.3 may wait for an answer it already holds (upstream
+    // "pop3c: Fix potential hangs with SSL"): its 5-minute command timeout then fails the run,
+    // which is retried. Plain POP3 is only for allow_plaintext providers, as for IMAP.
+    text += "pop3c_ssl = " + std::string(pop3c_ssl(provider.security)) + "\n";
+    text +=
+        std::string("pop3c_ssl_verify = ") + (provider.verify_certificate ? "yes" : "no") + "\n";
+    text += "pop3c_user = " + user + "\n";
+    text += "pop3c_password = </dev/fd/" + std::to_string(dsync_pop3_password_fd) + "\n";
+    return text;
+}
+
 } // namespace
+
+void add_dsync_passwords(ProgramSpec &spec, const ProviderConfig &provider,
+                         const SecretString &old_password) {
+    spec.inputs.push_back({dsync_password_fd, old_password});
+    if (provider.keep_pop3_uidls)
+        spec.inputs.push_back({dsync_pop3_password_fd, old_password});
+    spec.secrets.push_back(old_password.reveal());
+}
 
 Result<std::string> dovecot_quote(std::string_view value) {
     std::string out = "\"";
@@ -89,6 +138,8 @@ Result<SecretString> render_dsync_config(const Config &config, const ProviderCon
     }
     // `<FILE`: the value is the file's content (unquoted: a quoted name is taken literally).
     text += "imapc_password = </dev/fd/" + std::to_string(dsync_password_fd) + "\n";
+    if (provider.keep_pop3_uidls)
+        text += pop3_migration_settings(provider, host.value(), user.value(), line);
     return SecretString(text);
 }
 

@@ -5,6 +5,7 @@
 
 #include "base/error.hpp"
 #include "base/secret_string.hpp"
+#include "base/supervisor.hpp"
 #include "config/config.hpp"
 #include "sync/dsync/dovecot_line.hpp"
 #include "sync/folder_plan.hpp"
@@ -42,6 +43,15 @@ struct NamespaceSettings {
 // The fd from which doveadm reads the old password (a pipe holding it and then EOF): the run
 // config says `imapc_password = </dev/fd/4`, so no file ever holds the password.
 inline constexpr int dsync_password_fd = 4;
+// The same password once more for `pop3c_password = </dev/fd/5` (keep_pop3_uidls): doveconf
+// reads each `<FILE` value on its own, and a pipe can be read only once.
+inline constexpr int dsync_pop3_password_fd = 5;
+
+// The password pipes (above) for a doveadm that reads the run config of this provider, and the
+// password as a secret to scrub from its output. Every doveadm given the run config needs
+// them: doveconf refuses the whole config when a `<FILE` cannot be read.
+void add_dsync_passwords(ProgramSpec &spec, const ProviderConfig &provider,
+                         const SecretString &old_password);
 
 // `!include` of sync.dovecot_config, then imapc_host/port/ssl/ssl_verify/user/password,
 // ssl_client_ca_file, imapc_list_prefix and `namespace NAME { separator = X }` from namespaces. No
@@ -49,6 +59,11 @@ inline constexpr int dsync_password_fd = 4;
 // messages with identical headers become one and dsync stores the first body twice. Without it
 // dsync matches messages by UID and header hash; dsync_arguments' folders-only pass keeps its
 // state usable from the first run on (see there).
+// With keep_pop3_uidls, Dovecot's pop3_migration plugin and a hidden pop3c namespace against
+// the provider's POP3 server (pop3_port, the same security and login): dsync then stores each
+// INBOX message with the UIDL that server shows for it. A message it cannot match fails the
+// run (Dovecot's default, kept): a POP3 message that IMAP does not show would otherwise be
+// missing for POP3 users while the run counted as complete.
 // Spelled for the server's Dovecot line (read_dovecot_line of sync.dovecot_config): on 2.4 the
 // config starts with dovecot_config_version and certificate checking is
 // ssl_client_require_valid_cert instead of imapc_ssl_verify.

@@ -7,6 +7,7 @@
 namespace imapmig {
 
 FoldersPassResult run_dsync_folders_pass(const std::vector<std::string> &argv,
+                                         const ProviderConfig &provider,
                                          const SecretString &old_password, int lock_fd,
                                          const std::atomic<bool> &cancel,
                                          std::function<bool()> on_tick) {
@@ -17,13 +18,12 @@ FoldersPassResult run_dsync_folders_pass(const std::vector<std::string> &argv,
     spec.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                 "LANG=C.UTF-8"};
     spec.fds.push_back({lock_fd, 3});
-    spec.inputs.push_back({dsync_password_fd, old_password});
+    add_dsync_passwords(spec, provider, old_password);
     spec.on_stderr = [&](std::string_view line) { log.feed(line); };
     spec.cancel = &cancel;
     spec.on_tick = std::move(on_tick);
     // Listing and creating folders only: minutes would mean the old server hangs.
     spec.timeout = std::chrono::seconds(600);
-    spec.secrets = {old_password.reveal()};
     auto run = run_program(spec);
     if (!run) {
         result.outcome = SyncOutcome::failed;

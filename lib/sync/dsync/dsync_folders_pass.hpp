@@ -3,6 +3,7 @@
 #pragma once
 
 #include "base/secret_string.hpp"
+#include "config/config.hpp"
 #include "sync/sync_progress.hpp"
 
 #include <atomic>
@@ -18,10 +19,11 @@ struct FoldersPassResult {
 };
 
 // Runs argv (dsync_arguments(..., folders_only = true)) to its end under the process
-// supervisor, like the sync itself: the old password through the pipe at dsync_password_fd, the
+// supervisor, like the sync itself: the old password through the pipes of add_dsync_passwords, the
 // migration's lock as fd 3, cancel and on_tick (false: the lease is lost) stop it. A failure
 // carries doveadm's error lines and tells a refused old login apart.
 FoldersPassResult run_dsync_folders_pass(const std::vector<std::string> &argv,
+                                         const ProviderConfig &provider,
                                          const SecretString &old_password, int lock_fd,
                                          const std::atomic<bool> &cancel,
                                          std::function<bool()> on_tick);

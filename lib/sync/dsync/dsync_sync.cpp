@@ -91,8 +91,7 @@ Result<std::vector<std::string>> old_folders(const SyncRequest &rq, const Doveco
         spec.argv.push_back(a);
     spec.argv.push_back(rq.task.local_user);
     spec.env = doveadm_env();
-    spec.inputs.push_back({dsync_password_fd, rq.old_password});
-    spec.secrets = {rq.old_password.reveal()};
+    add_dsync_passwords(spec, rq.provider, rq.old_password);
     auto run = run_captured(spec, status_timeout);
     if (!run)
         return run.error();
@@ -257,7 +256,7 @@ SyncReport run_dsync(const SyncRequest &rq, const std::atomic<bool> &cancel,
         auto pass = run_dsync_folders_pass(
             dsync_arguments(rq.config, prepared.value().run_config, rq.task.local_user, "",
                             prepared.value().excluded, true),
-            rq.old_password, lock.value()->get(), cancel,
+            rq.provider, rq.old_password, lock.value()->get(), cancel,
             [&] { return !on_progress || on_progress(report.progress); });
         if (pass.outcome != SyncOutcome::synced) {
             report.outcome = pass.outcome;
@@ -280,7 +279,7 @@ SyncReport run_dsync(const SyncRequest &rq, const std::atomic<bool> &cancel,
     spec.env = doveadm_env();
     // The lock as fd 3: an orphaned doveadm would keep it until it has exited.
     spec.fds.push_back({lock.value()->get(), 3});
-    spec.inputs.push_back({dsync_password_fd, rq.old_password});
+    add_dsync_passwords(spec, rq.provider, rq.old_password);
     spec.on_stdout = [&](std::string_view line) { state += line; };
     spec.on_stderr = [&](std::string_view line) { log.feed(line); };
     spec.cancel = &cancel;
@@ -289,7 +288,6 @@ SyncReport run_dsync(const SyncRequest &rq, const std::atomic<bool> &cancel,
             report.progress = progress_between(before.value(), now.value());
         return !on_progress || on_progress(report.progress);
     };
-    spec.secrets = {rq.old_password.reveal()};
     auto run = run_program(spec);
     if (!run) {
         report.error = run.error().message;

@@ -32,8 +32,7 @@ Result<std::map<std::string, uint32_t>> uidvalidities(const SyncRequest &rq,
     if (old) {
         for (const auto &o : line.imapc_mail_overrides())
             spec.argv.push_back(o);
-        spec.inputs.push_back({dsync_password_fd, rq.old_password});
-        spec.secrets = {rq.old_password.reveal()};
+        add_dsync_passwords(spec, rq.provider, rq.old_password);
     }
     for (const char *a : {"mailbox", "status", "-u"})
         spec.argv.push_back(a);

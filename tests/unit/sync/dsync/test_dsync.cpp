@@ -197,6 +197,97 @@ TEST_CASE("the per-run doveadm config: server config, imapc account, CA, no head
     CHECK(bad.error().message.find("a\rb") == std::string::npos);
 }
 
+TEST_CASE("keep_pop3_uidls: pop3_migration with a pop3c namespace, its password from its own "
+          "pipe",
+          "[unit]") {
+    Config c = sample_config();
+    c.providers[0].pop3_port = 995;
+    c.providers[0].keep_pop3_uidls = true;
+    SecretString pw("pa\"ss#word");
+    const std::string t(
+        render_dsync_config(c, c.providers[0], "bob@old.example", pw).value().reveal());
+    CHECK(t.find("mail_plugins = $mail_plugins pop3_migration\n") != std::string::npos);
+    CHECK(t.find("namespace imapmig_pop3 {\n  prefix = IMAPMIG-POP3/\n  separator = /\n"
+                 "  location = pop3c:\n  inbox = no\n  list = no\n  hidden = yes\n}\n") !=
+          std::string::npos);
+    CHECK(t.find("plugin {\n  pop3_migration_mailbox = IMAPMIG-POP3/INBOX\n}\n") !=
+          std::string::npos);
+    CHECK(t.find("pop3c_host = \"imap.old.example\"\n") != std::string::npos);
+    CHECK(t.find("pop3c_port = 995\n") != std::string::npos);
+    CHECK(t.find("pop3c_ssl = pop3s\n") != std::string::npos);
+    CHECK(t.find("pop3c_ssl_verify = yes\n") != std::string::npos);
+    CHECK(t.find("pop3c_user = \"bob@old.example\"\n") != std::string::npos);
+    // A pipe is read once: the POP3 password has a pipe of its own.
+    CHECK(t.find("imapc_password = </dev/fd/4\n") != std::string::npos);
+    CHECK(t.find("pop3c_password = </dev/fd/5\n") != std::string::npos);
+    CHECK(t.find("pa\"ss#word") == std::string::npos);
+    // Dovecot's default stays: an unmatched message fails the run instead of leaving mail out.
+    CHECK(t.find("ignore_missing_uidls") == std::string::npos);
+    CHECK(t.find("ignore_extra_uidls") == std::string::npos);
+
+    const std::string v24(
+        render_dsync_config(c, c.providers[0], "bob@old.example", pw, {}, DovecotLine{"2.4.0"})
+            .value()
+            .reveal());
+    CHECK(v24.find("mail_plugins {\n  pop3_migration = yes\n}\n") != std::string::npos);
+    CHECK(v24.find("  mail_driver = pop3c\n  mail_path = \n") != std::string::npos);
+    CHECK(v24.find("\npop3_migration_mailbox = IMAPMIG-POP3/INBOX\n") != std::string::npos);
+    CHECK(v24.find("plugin {") == std::string::npos);
+    CHECK(v24.find("pop3c_password = </dev/fd/5\n") != std::string::npos);
+
+    c.providers[0].security = TlsMode::starttls;
+    c.providers[0].verify_certificate = false;
+    const std::string s(render_dsync_config(c, c.providers[0], "bob", pw).value().reveal());
+    CHECK(s.find("pop3c_ssl = starttls\n") != std::string::npos);
+    CHECK(s.find("pop3c_ssl_verify = no\n") != std::string::npos);
+    c.providers[0].security = TlsMode::none;
+    CHECK(std::string(render_dsync_config(c, c.providers[0], "bob", pw).value().reveal())
+              .find("pop3c_ssl = no\n") != std::string::npos);
+
+    // Every doveadm that reads the run config gets both pipes; without POP3, only the first.
+    ProgramSpec with_pop3;
+    add_dsync_passwords(with_pop3, c.providers[0], pw);
+    REQUIRE(with_pop3.inputs.size() == 2);
+    CHECK(with_pop3.inputs[0].as == dsync_password_fd);
+    CHECK(with_pop3.inputs[1].as == dsync_pop3_password_fd);
+    CHECK(with_pop3.inputs[1].content.reveal() == pw.reveal());
+    REQUIRE(with_pop3.secrets.size() == 1);
+    CHECK(with_pop3.secrets[0] == pw.reveal());
+    c.providers[0].keep_pop3_uidls = false;
+    ProgramSpec without;
+    add_dsync_passwords(without, c.providers[0], pw);
+    REQUIRE(without.inputs.size() == 1);
+    CHECK(without.inputs[0].as == dsync_password_fd);
+    CHECK(std::string(render_dsync_config(c, c.providers[0], "bob", pw).value().reveal())
+              .find("pop3") == std::string::npos);
+}
+
+TEST_CASE("keep_pop3_uidls: off by default, and only with the dsync engine", "[unit]") {
+    YamlFile yaml;
+    auto plain = yaml.load(two_providers);
+    REQUIRE(plain.config.has_value());
+    CHECK_FALSE(plain.config->providers[0].keep_pop3_uidls);
+
+    auto offlineimap = yaml.load(two_providers + "    keep_pop3_uidls: true\n");
+    CHECK_FALSE(offlineimap.config.has_value());
+    const auto errors = messages(offlineimap);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].find(":12: providers[1].keep_pop3_uidls: ") != std::string::npos);
+    CHECK(errors[0].find("dsync") != std::string::npos);
+
+    auto dsync = yaml.load(two_providers + "    keep_pop3_uidls: true\n    sync:\n"
+                                           "      engine: dsync\n");
+    INFO(Catch::Detail::stringify(messages(dsync)));
+    REQUIRE(dsync.config.has_value());
+    CHECK(dsync.config->providers[1].keep_pop3_uidls);
+    CHECK_FALSE(dsync.config->providers[0].keep_pop3_uidls);
+
+    auto global =
+        yaml.load("sync:\n  engine: dsync\n" + two_providers + "    keep_pop3_uidls: yes\n");
+    INFO(Catch::Detail::stringify(messages(global)));
+    CHECK(global.config.has_value());
+}
+
 TEST_CASE("the doveadm command line: one-way pull, state, exclusions, no secret", "[unit]") {
     Config c = sample_config();
     auto argv = dsync_arguments(c, "/run/imap-migrator/m1/doveadm.conf", "bob@new.example",
