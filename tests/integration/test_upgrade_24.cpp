@@ -153,6 +153,8 @@ TEST_CASE("upgrade 2.3 -> 2.4, the Debian 12 side: a migration in flight is hand
         WARN("skipped: IMAPMIG_UPGRADE_HANDOFF is not set (scripts/test-debian13.sh sets it)");
         return;
     }
+    // A hand-off of an earlier run must not pass for this one's if this one fails.
+    fs::remove_all(out);
     REQUIRE_FALSE(dovecot_24()); // the half that needs Dovecot 2.3
 
     MigrationEnv env(dsync_options());
@@ -182,7 +184,6 @@ TEST_CASE("upgrade 2.3 -> 2.4, the Debian 12 side: a migration in flight is hand
     const std::string old_mail = env.old.dovecot().base() + "/mail";
     env.new_dovecot().stop();
     env.old.stop();
-    fs::remove_all(out);
     make_dir(out, 0700);
     run_checked({pg_bindir() + "/pg_dump", "-Fc", "-f", out + "/mail.dump", "-d", env.db});
     write_file(out + "/imap-migration.key", read_file(env.key_file), 0600);
