@@ -5,9 +5,13 @@
 # and doveconf a test runs, loads settings modules from there only).
 #
 #   scripts/test-in-root.sh BUILD_DIR --ci-build   builds what CI's part needs (no fuzzers,
-#                                                  benchmarks, demo, package test)
-#   scripts/test-in-root.sh BUILD_DIR --ci-test    runs CI's part: the unit tests and the meson
-#                                                  suite ci24 (README, "Try it"), no rebuild
+#                                                  benchmarks, demo)
+#   scripts/test-in-root.sh BUILD_DIR --ci-test    runs CI's part, no rebuild: the unit tests,
+#                                                  the meson suite ci24 (README, "Try it"), the
+#                                                  2.3 -> 2.4 upgrade test when
+#                                                  $IMAPMIG_UPGRADE_HANDOFF names the Debian 12
+#                                                  side's hand-off (test-debian13.sh makes it),
+#                                                  and the package test
 #   scripts/test-in-root.sh BUILD_DIR --ci         both
 #   scripts/test-in-root.sh BUILD_DIR [MESON_TEST_ARGS...]   builds everything and runs the
 #                                                  tests given, default the unit and integration
@@ -24,8 +28,8 @@ esac
 [ -f "$build/build.ninja" ] || meson setup "$build" >/dev/null
 
 if [ "$mode" = ci ] || [ "$mode" = ci-build ]; then
-  ninja -C "$build" -j "$jobs" tests/unit-tests tests/integration-tests migrator/imap-migrator \
-    plugin/libauthdb_imapmigration.so plugin/lib10_imapmigration_settings.so
+  ninja -C "$build" -j "$jobs" tests/unit-tests tests/integration-tests tests/package-tests \
+    migrator/imap-migrator plugin/libauthdb_imapmigration.so plugin/lib10_imapmigration_settings.so
 elif [ "$mode" = all ]; then
   ninja -C "$build" -j "$jobs"
 fi
@@ -42,10 +46,35 @@ if [ "$mode" = all ]; then
   python3 scripts/test-summary.py "$build/meson-logs/testlog.json" "$label"
   exit $status
 fi
+# The package test's .deb (build-deb.sh: a build of its own, then lintian) is built meanwhile:
+# the tests mostly wait on their servers. The package test then takes it from there.
+debdir=$(pwd)/$build/package-deb
+rm -rf "$debdir"
+mkdir -p "$debdir"
+(
+  deb_status=0
+  DEB_BUILD_OPTIONS=nocheck nice -n 10 sh scripts/build-deb.sh "$debdir" >"$debdir/build-deb.log" \
+    2>&1 || deb_status=$?
+  echo "$deb_status" >"$debdir/build-deb.status"
+) </dev/null &
+deb_job=$!
 meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 1 --logbase ci-unit \
   unit || status=$?
 meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 1 --logbase ci24 \
   --suite ci24 || status=$?
+if [ -n "${IMAPMIG_UPGRADE_HANDOFF:-}" ]; then
+  meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 1 \
+    --logbase ci-upgrade --suite upgrade-to-2.4 || status=$?
+fi
+# Last: it installs and purges the .deb, and the purge takes the settings module installed
+# above with it.
+wait "$deb_job" || true
+IMAPMIG_PACKAGE_BUILT=$debdir meson test -C "$build" --no-rebuild --print-errorlogs \
+  --num-processes 1 --logbase ci-package --suite package || status=$?
 python3 scripts/test-summary.py "$build/meson-logs/ci-unit.json" "$label unit"
 python3 scripts/test-summary.py "$build/meson-logs/ci24.json" "$label integration (ci24)"
+if [ -n "${IMAPMIG_UPGRADE_HANDOFF:-}" ]; then
+  python3 scripts/test-summary.py "$build/meson-logs/ci-upgrade.json" "$label upgrade from 2.3"
+fi
+python3 scripts/test-summary.py "$build/meson-logs/ci-package.json" "$label package"
 exit $status
