@@ -1,6 +1,8 @@
 #include "cpu_usage.hpp"
 
 #include "bench_report.hpp"
+#include "process.hpp"
+#include "temp_dir.hpp"
 
 #include <algorithm>
 #include <dirent.h>
@@ -74,6 +76,60 @@ CpuUse cpu_between(const CpuSnapshot &before, const CpuSnapshot &after) {
         u.by_name[v.first] += v.second - start;
     }
     return u;
+}
+
+TreeCpu tree_cpu(const std::vector<int> &roots) {
+    TreeCpu out;
+    for (const int root : roots) {
+        if (root <= 0)
+            continue;
+        std::vector<pid_t> tree = testsupport::descendants(root);
+        tree.push_back(root);
+        for (const pid_t pid : tree) {
+            const std::string stat =
+                testsupport::read_file_or_empty("/proc/" + std::to_string(pid) + "/stat");
+            const size_t open = stat.find('('), close = stat.rfind(')');
+            if (open == std::string::npos || close == std::string::npos)
+                continue; // gone meanwhile
+            std::istringstream fields(stat.substr(close + 2));
+            std::string field;
+            long long t = 0;
+            // After the command name: state is field 3; utime, stime, cutime, cstime are 14-17.
+            for (int n = 3; n <= 17 && fields >> field; ++n)
+                if (n >= 14)
+                    t += std::atoll(field.c_str());
+            out[stat.substr(open + 1, close - open - 1)] += static_cast<double>(t) / ticks();
+        }
+    }
+    return out;
+}
+
+CpuUse tree_cpu_between(const TreeCpu &before, const TreeCpu &after) {
+    CpuUse u;
+    for (const auto &[name, t] : after) {
+        auto it = before.find(name);
+        u.by_name[name] = t - (it == before.end() ? 0 : it->second);
+    }
+    for (const auto &[name, t] : before)
+        if (after.count(name) == 0)
+            u.by_name[name] = -t;
+    for (const auto &[name, t] : u.by_name)
+        u.machine_s += t;
+    return u;
+}
+
+double tree_cpu_seconds(int root) {
+    double total = 0;
+    for (const auto &[name, t] : tree_cpu({root}))
+        total += t;
+    return total;
+}
+
+std::string load_average() {
+    std::ifstream in("/proc/loadavg");
+    std::string one, five, fifteen;
+    in >> one >> five >> fifteen;
+    return one + " " + five + " " + fifteen;
 }
 
 std::string top_names(const CpuUse &use, int n, double per, const std::string &unit) {

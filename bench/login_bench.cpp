@@ -3,7 +3,9 @@
 //           provider takes an extra D ms (a delaying proxy in front of it). Our plugin in each
 //           mode, and `passdb { driver = imap }` at the same provider, same local hash scheme.
 //   steady: the migrated users log in again (10 x N logins) with and without our passdb in the
-//           config, the old provider stopped: the plugin must cost them nothing.
+//           config, the old provider stopped: the plugin must cost them nothing. Then what a
+//           login costs the servers (CPU per login) with ARGON2ID hashes, with Dovecot's auth
+//           cache, and with `cutover: proxy` (every login proxied to the old provider).
 //   rss:    auth-worker and auth memory before and after R first logins (leak check).
 // Usage: login-bench [--quick] [--users N] [--concurrency C] [--delay-ms D] [--rss-users R]
 //                    [--only storm|steady|rss] [--argon2 no] [--results FILE | --no-results]
@@ -25,6 +27,7 @@
 #include <regex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace testsupport;
@@ -40,6 +43,10 @@ struct Settings {
     int delay_ms = 100;
     int rss_users = 10000;
     int steady_rounds = 4; // alternating with/without rounds in the steady bench
+    int argon_users = 60;  // steady state with ARGON2ID hashes: users, logins per config
+    int argon_logins = 300;
+    int argon_concurrency = 20;
+    int proxy_logins = 2500; // steady state with every login proxied to the old provider
     std::string only;
     bool argon2 = true; // --argon2 no: skip the (slow) ARGON2ID storm rows
 };
@@ -231,84 +238,243 @@ int storm(const Settings &s, const bench::Options &opt) {
     return failures == 0 ? 0 : 1;
 }
 
-// Removes our passdb from the written snippet: the config of a server without the plugin.
-void set_plugin_enabled(MigrationEnv &env, const std::string &original, bool enabled) {
-    const std::string path = env.dir.file("auth-imapmigration.conf.ext");
+// One configuration of the steady-state bench: its logins and what they cost the servers.
+struct SteadyRow {
+    explicit SteadyRow(std::string name) : config(std::move(name)) {}
+    std::string config;
+    bench::LoginLoad load;
+    bench::CpuUse cpu;    // the new Dovecot's and PostgreSQL's process trees; machine_s: sum
+    double old_cpu_s = 0; // the old provider's process tree (proxied logins only)
+};
+
+void add_load(bench::LoginLoad &sum, const bench::LoginLoad &r) {
+    sum.ok += r.ok;
+    sum.errors += r.errors;
+    sum.wall_s += r.wall_s;
+    sum.latency_ms.insert(sum.latency_ms.end(), r.latency_ms.begin(), r.latency_ms.end());
+    for (const auto &e : r.error_samples)
+        if (sum.error_samples.size() < 5)
+            sum.error_samples.push_back(e);
+}
+
+// Logins of migrated users against env's new Dovecot; adds them and what they cost to row:
+// the new Dovecot's process tree (auth, auth-workers, imap-login, and each login's imap process,
+// which its master reaps), PostgreSQL's, and the old provider's when the sessions are proxied.
+void measure(SteadyRow &row, MigrationEnv &env, const Users &logins, int concurrency,
+             bool proxied) {
+    const std::vector<int> ours = {env.new_dovecot().pid(), env.pg.pid()};
+    const int old = proxied ? env.old.dovecot().pid() : 0;
+    const auto before = bench::tree_cpu(ours);
+    const double old_before = bench::tree_cpu_seconds(old);
+    add_load(row.load, bench::run_logins(env.new_imap_port, logins, concurrency));
+    const bench::CpuUse used = bench::tree_cpu_between(before, bench::tree_cpu(ours));
+    row.cpu.machine_s += used.machine_s;
+    for (const auto &[name, t] : used.by_name)
+        row.cpu.by_name[name] += t;
+    row.old_cpu_s += bench::tree_cpu_seconds(old) - old_before;
+}
+
+// Rewrites our auth snippet for one steady-state config and restarts the new Dovecot on it:
+// without our passdb (a plain Dovecot with the SQL passdb) unless plugin, plus extra settings.
+void reconfigure(MigrationEnv &env, const std::string &original, bool plugin,
+                 const std::string &extra) {
     std::string text = original;
-    if (!enabled)
+    if (!plugin)
         text =
             std::regex_replace(original, std::regex("passdb \\{\\s*driver = imapmigration[^}]*\\}"),
                                "# imapmigration passdb removed by login-bench");
-    write_file(path, text, 0644);
+    write_file(env.dir.file("auth-imapmigration.conf.ext"), text + extra, 0644);
     env.new_dovecot().stop();
     env.new_dovecot().start();
 }
 
-int steady(const Settings &s, const bench::Options &opt) {
+// First logins: creates the users' accounts through our passdb. False (and why) on any error.
+bool migrate(MigrationEnv &env, const Users &users, int concurrency) {
+    const auto first = bench::run_logins(env.new_imap_port, users, concurrency);
+    if (first.errors == 0 && env.count("accounts") == static_cast<long>(users.size()))
+        return true;
+    std::cerr << "steady: the first logins failed: " << first.errors << " errors\n";
+    for (const auto &e : first.error_samples)
+        std::cerr << "  " << e << "\n";
+    return false;
+}
+
+Users repeated(const Users &users, size_t count) {
+    Users out;
+    for (size_t i = 0; i < count; ++i)
+        out.push_back(users[i % users.size()]);
+    return out;
+}
+
+// (a) and (b): SHA512-CRYPT hashes, rounds alternating a plain Dovecot (SQL passdb only) and
+// ours (SQL + imapmigration passdb), the old provider stopped.
+bool steady_sha512(const Settings &s, std::vector<SteadyRow> &rows) {
     const Users users = make_users(s.users, "steady");
     MigrationEnv env(plugin_options(s, users, "SHA512-CRYPT", ""));
-    env.options.security = "none";
     env.write_config();
     env.start_new_dovecot();
-    // Migrate everyone first (no delay needed), then take the old provider away.
-    auto first = bench::run_logins(env.new_imap_port, users, s.concurrency);
-    if (first.errors > 0 || env.count("accounts") != s.users) {
-        std::cerr << "steady: the first logins failed: " << first.errors << " errors\n";
-        for (const auto &e : first.error_samples)
-            std::cerr << "  " << e << "\n";
-        return 1;
-    }
+    if (!migrate(env, users, s.concurrency))
+        return false;
     env.old.stop();
-    const std::string auth_path = env.dir.file("auth-imapmigration.conf.ext");
-    const std::string original = read_file(auth_path);
+    const std::string original = read_file(env.dir.file("auth-imapmigration.conf.ext"));
     const size_t old_log = env.old.dovecot().log_size();
-
-    Users again;
-    const int per_round = s.users * 10 / s.steady_rounds; // 10 logins per user per config
-    for (int i = 0; i < per_round; ++i)
-        again.push_back(users[i % users.size()]);
-    bench::LoginLoad with, without;
+    const Users again = repeated(users, s.users * 10 / s.steady_rounds); // 10 per user and config
+    SteadyRow with{"(b) SQL + imapmigration passdb, SHA512-CRYPT"};
+    SteadyRow without{"(a) SQL passdb only (plain Dovecot), SHA512-CRYPT"};
     for (int round = 0; round < s.steady_rounds * 2; ++round) {
         const bool enabled = round % 2 == 0;
-        set_plugin_enabled(env, original, enabled);
+        reconfigure(env, original, enabled, "");
         bench::run_logins(env.new_imap_port, Users(again.begin(), again.begin() + 200),
                           s.concurrency / 2); // warm the auth workers after the restart
-        auto r = bench::run_logins(env.new_imap_port, again, s.concurrency / 2);
-        auto &sum = enabled ? with : without;
-        sum.ok += r.ok;
-        sum.errors += r.errors;
-        sum.wall_s += r.wall_s;
-        sum.latency_ms.insert(sum.latency_ms.end(), r.latency_ms.begin(), r.latency_ms.end());
-        for (auto &e : r.error_samples)
-            sum.error_samples.push_back(e);
+        measure(enabled ? with : without, env, again, s.concurrency / 2, false);
     }
-    set_plugin_enabled(env, original, true);
-    const bool provider_untouched = env.old.dovecot().log_size() == old_log;
+    rows.push_back(without);
+    rows.push_back(with);
+    return env.old.dovecot().log_size() == old_log;
+}
+
+const std::string auth_cache = "auth_cache_size = 10M\n"
+                               "auth_cache_ttl = 1 hour\n"
+                               "auth_cache_negative_ttl = 1 hour\n";
+
+// (c), (d), (d'): ARGON2ID hashes as accounts.password_scheme makes them (libsodium's
+// interactive limits: t=2, 64 MiB), without and with Dovecot's auth cache, the provider stopped.
+// Fewer logins than (a)/(b): each costs ~1000x the CPU.
+bool steady_argon2(const Settings &s, std::vector<SteadyRow> &rows) {
+    const Users users = make_users(s.argon_users, "argon");
+    MigrationEnv env(plugin_options(s, users, "ARGON2ID", ""));
+    env.write_config();
+    env.start_new_dovecot();
+    if (!migrate(env, users, s.argon_concurrency))
+        return false;
+    env.old.stop();
+    const std::string original = read_file(env.dir.file("auth-imapmigration.conf.ext"));
+    const size_t old_log = env.old.dovecot().log_size();
+    const std::vector<std::pair<std::string, std::string>> configs = {
+        {"(c) SQL + imapmigration passdb, ARGON2ID (t=2, 64 MiB)", ""},
+        {"(d) as (c), auth cache on", auth_cache},
+        {"(d') as (d), auth_cache_verify_password_with_worker = yes",
+         auth_cache + "auth_cache_verify_password_with_worker = yes\n"}};
+    for (const auto &[name, extra] : configs) {
+        reconfigure(env, original, true, extra);
+        // Every user once: fills the cache, so (d) and (d') measure cache hits only.
+        bench::run_logins(env.new_imap_port, users, s.argon_concurrency);
+        SteadyRow row{name};
+        measure(row, env, repeated(users, s.argon_logins), s.argon_concurrency, false);
+        rows.push_back(row);
+    }
+    return env.old.dovecot().log_size() == old_log;
+}
+
+size_t count_of(const std::string &text, const std::string &what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++n;
+    return n;
+}
+
+// (e): `cutover: proxy` and no sync yet, so every login is proxied to the old provider (which
+// verifies the password again, SHA512-CRYPT there too). Both servers' CPU counts.
+bool steady_proxy(const Settings &s, std::vector<SteadyRow> &rows) {
+    const Users users = make_users(s.users, "proxied");
+    MigrationEnvOptions o = plugin_options(s, users, "SHA512-CRYPT", "");
+    o.extra_yaml += "    cutover: proxy\n";
+    MigrationEnv env(o);
+    env.write_config();
+    env.start_new_dovecot();
+    if (!migrate(env, users, s.concurrency))
+        return false;
+    const Users again = repeated(users, s.proxy_logins);
+    SteadyRow row{"(e) cutover: proxy, users not synced yet, SHA512-CRYPT"};
+    const size_t proxied_before = count_of(env.new_log(), "Started proxying");
+    measure(row, env, again, s.concurrency / 2, true);
+    const size_t proxied = count_of(env.new_log(), "Started proxying") - proxied_before;
+    rows.push_back(row);
+    if (proxied >= again.size())
+        return true;
+    std::cerr << "steady: only " << proxied << " of " << again.size()
+              << " logins were proxied to the old provider\n";
+    return false;
+}
+
+std::vector<std::string> steady_cells(const SteadyRow &r) {
+    const double per = 1000.0 / std::max(1L, r.load.ok); // seconds -> ms per login
+    const auto of = [&](const std::string &name) {
+        auto it = r.cpu.by_name.find(name);
+        return it == r.cpu.by_name.end() ? 0.0 : it->second * per;
+    };
+    const double total = (r.cpu.machine_s + r.old_cpu_s) * per;
+    return {r.config,
+            std::to_string(r.load.ok + r.load.errors),
+            std::to_string(r.load.errors),
+            fmt(r.load.rate(), 1),
+            fmt(r.load.percentile(0.5), 0),
+            fmt(r.load.percentile(0.99), 0),
+            fmt(total, 2),
+            fmt(of("auth"), 2),
+            fmt(of("postgres"), 2),
+            r.old_cpu_s > 0 ? fmt(r.old_cpu_s * per, 2) : "-",
+            total > 0 ? fmt(1000.0 / total, 0) : "-"};
+}
+
+int steady(const Settings &s, const bench::Options &opt) {
+    const std::string load_before = bench::load_average();
+    std::vector<SteadyRow> rows;
+    const bool sha_untouched = steady_sha512(s, rows);
+    const bool argon_untouched = steady_argon2(s, rows);
+    const bool proxied = steady_proxy(s, rows);
 
     bench::Table t;
-    t.title = "Steady state: " + std::to_string(with.ok + with.errors) +
-              " logins of migrated users per config, " + std::to_string(s.concurrency / 2) +
-              " at once, old provider stopped";
-    t.columns = {"config", "logins", "errors", "logins/s", "p50 ms", "p99 ms"};
-    for (const auto &[name, l] : {std::pair{"sql passdb + imapmigration passdb", &with},
-                                  std::pair{"sql passdb only", &without}})
-        t.rows.push_back({name, std::to_string(l->ok + l->errors), std::to_string(l->errors),
-                          fmt(l->rate(), 1), fmt(l->percentile(0.5), 1),
-                          fmt(l->percentile(0.99), 1)});
-    const double ratio = with.rate() / std::max(without.rate(), 1e-9);
-    t.notes.push_back("Target: throughput ratio >= 0.97: " + fmt(ratio, 3) + " " +
-                      (ratio >= 0.97 ? "met" : "MISSED") + "; rounds alternate the two configs (" +
-                      std::to_string(s.steady_rounds) + " each)");
-    t.notes.push_back(std::string("Old provider contacted during these logins: ") +
-                      (provider_untouched ? "no (stopped, its log unchanged)" : "YES"));
-    for (const auto &e : with.error_samples)
-        std::cerr << "  with plugin: " << e << "\n";
-    for (const auto &e : without.error_samples)
-        std::cerr << "  without: " << e << "\n";
+    t.title = "Steady state: logins of migrated users, CPU per login (" +
+              std::to_string(s.users * 10) + " per SHA512-CRYPT config, " +
+              std::to_string(s.argon_logins) + " per ARGON2ID config, " +
+              std::to_string(s.proxy_logins) + " proxied)";
+    t.columns = {"config",
+                 "logins",
+                 "errors",
+                 "logins/s",
+                 "p50 ms",
+                 "p99 ms",
+                 "server CPU ms/login",
+                 "of it auth",
+                 "of it postgres",
+                 "of it old provider",
+                 "logins/s per core"};
+    int errors = 0;
+    for (const auto &r : rows) {
+        t.rows.push_back(steady_cells(r));
+        errors += static_cast<int>(r.load.errors);
+        for (const auto &e : r.load.error_samples)
+            std::cerr << "  " << r.config << ": " << e << "\n";
+    }
+    if (rows.size() >= 2) {
+        const double ratio = rows[1].load.rate() / std::max(rows[0].load.rate(), 1e-9);
+        t.notes.push_back("Target (b) vs (a): throughput ratio >= 0.97: " + fmt(ratio, 3) + " " +
+                          (ratio >= 0.97 ? "met" : "MISSED") + "; rounds alternate the two (" +
+                          std::to_string(s.steady_rounds) + " each), " +
+                          std::to_string(s.concurrency / 2) +
+                          " logins at once; the ARGON2ID "
+                          "rows " +
+                          std::to_string(s.argon_concurrency) + " at once, " +
+                          std::to_string(s.argon_users) + " users");
+    }
+    t.notes.push_back(
+        "Server CPU: the new Dovecot's process tree (auth and auth-workers, imap-login, each "
+        "login's imap process) and PostgreSQL's, plus the old provider's in (e); \"of it auth\": "
+        "the auth and auth-worker processes. logins/s per core = 1000 / server CPU ms.");
+    t.notes.push_back(
+        std::string("Old provider contacted in (a)-(d'): ") +
+        (sha_untouched && argon_untouched ? "no (stopped, its log unchanged)" : "YES") +
+        "; (e) every login proxied to it: " + (proxied ? "yes" : "NO"));
+    t.notes.push_back("Load average before/after: " + load_before + " / " + bench::load_average() +
+                      " (2 cores; other jobs on the machine slow logins/s, not CPU per login).");
+    for (const auto &r : rows)
+        t.notes.push_back("CPU ms per login by process, " + r.config + ": " +
+                          bench::top_names(r.cpu, 4, 1000.0 / std::max(1L, r.load.ok), "ms"));
     bench::print_table(t);
     bench::append_results(opt.results_file, t, opt.quick);
-    // Throughput noise is not a failure of the code; errors and provider contact are.
-    return with.errors == 0 && without.errors == 0 && provider_untouched ? 0 : 1;
+    // Throughput is not a failure of the code; errors, provider contact and no proxying are.
+    return errors == 0 && sha_untouched && argon_untouched && proxied ? 0 : 1;
 }
 
 // pid -> (is an auth-worker, RSS kB) for the new Dovecot's auth processes.
@@ -394,6 +560,10 @@ int main(int argc, char **argv) {
             s.concurrency = 20;
             s.rss_users = 200;
             s.steady_rounds = 1;
+            s.argon_users = 4;
+            s.argon_logins = 12;
+            s.proxy_logins = 120;
+            s.argon_concurrency = 4;
         }
         for (size_t i = 0; i + 1 < opt.rest.size(); i += 2) {
             const std::string &k = opt.rest[i], &v = opt.rest[i + 1];

@@ -9,6 +9,7 @@
 // counts and flags) must equal what was seeded, or the bench aborts.
 // Usage: sync-bench [--quick] [--results FILE | --no-results] [--accounts N] [--messages N]
 #include "bench_report.hpp"
+#include "cpu_usage.hpp"
 #include "mail_seeder.hpp"
 #include "migration_env.hpp"
 #include "process.hpp"
@@ -117,37 +118,6 @@ Timed run_timed(const std::vector<std::string> &argv, const std::string &log,
     t.seconds = seconds_since(start);
     t.peak_rss_kb = rss.stop();
     return t;
-}
-
-// CPU time (s) of a process tree: each live process's own time plus that of the children it
-// has reaped, so processes that came and went are counted too.
-double tree_cpu_seconds(pid_t root) {
-    if (root <= 0)
-        return 0;
-    std::vector<pid_t> tree = descendants(root);
-    tree.push_back(root);
-    long long ticks = 0;
-    for (pid_t pid : tree) {
-        const std::string stat = read_file_or_empty("/proc/" + std::to_string(pid) + "/stat");
-        const size_t comm_end = stat.rfind(')');
-        if (comm_end == std::string::npos)
-            continue; // gone meanwhile
-        std::istringstream fields(stat.substr(comm_end + 2));
-        std::string field;
-        // After the command name: state is field 3; utime, stime, cutime, cstime are 14-17.
-        for (int n = 3; n <= 17 && fields >> field; ++n)
-            if (n >= 14)
-                ticks += std::atoll(field.c_str());
-    }
-    return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-std::string load_average() {
-    const std::string l = read_file_or_empty("/proc/loadavg");
-    size_t end = 0;
-    for (int field = 0; field < 3 && end != std::string::npos; ++field)
-        end = l.find(' ', end + (field ? 1 : 0));
-    return l.substr(0, end);
 }
 
 class SyncBench {
@@ -275,8 +245,9 @@ void SyncBench::verify(const std::string &method) {
 }
 
 double SyncBench::server_cpu() {
-    return tree_cpu_seconds(env_.old.dovecot().pid()) + tree_cpu_seconds(env_.new_dovecot().pid()) +
-           tree_cpu_seconds(env_.pg.pid());
+    return bench::tree_cpu_seconds(env_.old.dovecot().pid()) +
+           bench::tree_cpu_seconds(env_.new_dovecot().pid()) +
+           bench::tree_cpu_seconds(env_.pg.pid());
 }
 
 std::string SyncBench::log_tail(const std::string &log) const {
@@ -482,7 +453,7 @@ void add_verdicts(bench::Table &t, const std::vector<Outcome> &rows) {
 
 int run_bench(const bench::Options &opts, int accounts, int messages) {
     const auto timeout = std::chrono::seconds(opts.quick ? 300 : 1800);
-    const std::string load_before = load_average();
+    const std::string load_before = bench::load_average();
     SyncBench b(accounts, messages, timeout);
     std::vector<Outcome> rows;
     auto report = [](const Outcome &o) {
@@ -519,7 +490,7 @@ int run_bench(const bench::Options &opts, int accounts, int messages) {
                       std::to_string(parallel_accounts) +
                       "); offlineimap's maxsyncaccounts as generate-offlineimap-config writes it; "
                       "doveadm as many accounts at a time. Load average before/after: " +
-                      load_before + " / " + load_average() + ".");
+                      load_before + " / " + bench::load_average() + ".");
     bench::print_table(t);
     bench::append_results(opts.results_file, t, opts.quick);
     return 0;

@@ -641,7 +641,7 @@ Kind<AccountsConfig> accounts_kind() {
     using A = AccountsConfig;
     return section<A>({
         field("password_scheme", &A::password_scheme,
-              text("a password scheme such as ARGON2ID", known_password_scheme)),
+              text("a password scheme such as SHA512-CRYPT", known_password_scheme)),
         field("auto_create_domains", &A::auto_create_domains, boolean()),
         field("default_mailbox_quota_mb", &A::default_mailbox_quota_mb,
               integer<int64_t>(0, 1'000'000'000)),

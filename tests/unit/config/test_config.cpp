@@ -217,7 +217,7 @@ TEST_CASE("a minimal config gets the documented defaults", "[unit]") {
     REQUIRE(result.config.has_value());
     const Config &c = *result.config;
     CHECK(c.previous_secret_key_files.empty());
-    CHECK(c.accounts.password_scheme == "ARGON2ID");
+    CHECK(c.accounts.password_scheme == "SHA512-CRYPT");
     CHECK(c.accounts.auto_create_domains);
     CHECK(c.accounts.default_mailbox_quota_mb == 0);
     CHECK_FALSE(c.local_imap.has_value());
