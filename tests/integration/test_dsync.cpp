@@ -941,11 +941,14 @@ std::vector<std::string> pop3_uidls(int port) {
 int old_pop3_logins(MigrationEnv &env) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300)); // the log lands late
     const std::string log = env.old.dovecot().log();
-    const std::string needle = "Login: user=<" + bob + ">";
+    // 2.3's login processes log "Login: user=<...>", 2.4's "Logged in: user=<...>".
+    const std::string user = " user=<" + bob + ">";
     int n = 0;
     std::istringstream lines(log);
     for (std::string line; std::getline(lines, line);)
-        if (line.find("pop3-login:") != std::string::npos && line.find(needle) != std::string::npos)
+        if (line.find("pop3-login:") != std::string::npos &&
+            (line.find("Login:" + user) != std::string::npos ||
+             line.find("Logged in:" + user) != std::string::npos))
             ++n;
     return n;
 }
