@@ -1,7 +1,9 @@
 // `imap-migrator migrations cutover` against real servers (issue 13 item 7): the final syncs,
 // finished with the old password wiped, a migration that cannot complete reported and left
-// alone, an interrupted cutover that leaves its migration as it was, and re-runs.
+// alone, an interrupted cutover that leaves its migration as it was, re-runs, and the runs
+// repeated while dsync reports changes (exit 2).
 #include "delay_proxy.hpp"
+#include "mailbox_reader.hpp"
 #include "migration_env.hpp"
 #include "process.hpp"
 #include "worker_process.hpp"
@@ -12,6 +14,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -29,6 +32,83 @@ std::string state_of(MigrationEnv &env, const std::string &id) {
     return env.sql("SELECT state || ' secret=' || (secret IS NOT NULL) || ' lease=' ||"
                    " (lease_owner IS NOT NULL) FROM migrations WHERE id = " +
                    id);
+}
+
+// The real doveadm (the default dovecot_bin_dir, which every other test runs) behind a wrapper
+// that turns a sync's exit 0 into 2 for the first `force` syncs, as when mail keeps
+// arriving at the old provider during each run. The real one runs as a child with every fd
+// (the lock, the old password's pipe): nothing of what it gets is looked at or written down.
+// A message staged for sync N is delivered to the old provider just before that sync starts,
+// after the verification of the run before it.
+class ChangingDoveadm {
+public:
+    explicit ChangingDoveadm(MigrationEnv &env)
+        : bin_(env.dir.file("changing-bin")), ctl_(env.dir.file("changing-ctl")) {
+        make_dir(bin_);
+        make_dir(ctl_);
+        std::filesystem::create_symlink("/usr/bin/doveconf", bin_ + "/doveconf");
+        const std::string script = "#!/bin/sh\nreal=/usr/bin/doveadm\nctl=" + ctl_ +
+                                   "\nold_conf=" + env.old.dovecot().config_path() + "\n";
+        write_file(bin_ + "/doveadm", script + R"sh(sub= skip=
+for a in "$@"; do
+    if [ -n "$skip" ]; then skip=; continue; fi
+    case $a in -c | -o) skip=1 ;; -*) ;; *) sub=$a; break ;; esac
+done
+[ "$sub" = sync ] || exec "$real" "$@"
+n=$(($(cat "$ctl/runs") + 1))
+echo $n >"$ctl/runs"
+if [ -f "$ctl/arrive-$n" ]; then
+    { read -r to; "$real" -c "$old_conf" save -u "$to" -m INBOX 3<&- 4<&- 5<&- >&2; } <"$ctl/arrive-$n"
+    rm "$ctl/arrive-$n"
+fi
+"$real" "$@"
+rc=$?
+[ $rc -eq 0 ] && [ $n -le "$(cat "$ctl/force")" ] && exit 2
+exit $rc
+)sh",
+                   0755);
+        force(0);
+    }
+
+    // The next syncs count from 1; the first n of them end with exit 2.
+    void force(int n) const {
+        write_file(ctl_ + "/runs", "0\n");
+        write_file(ctl_ + "/force", std::to_string(n) + "\n");
+    }
+    // Delivered to user's INBOX at the old provider just before sync `run` starts.
+    void arrive(int run, const std::string &user, const std::string &rfc822) const {
+        write_file(ctl_ + "/arrive-" + std::to_string(run), user + "\n" + rfc822);
+    }
+    int runs() const { return std::stoi(read_file(ctl_ + "/runs")); }
+    const std::string &dir() const { return bin_; }
+
+private:
+    std::string bin_, ctl_;
+};
+
+std::string message(const std::string &user, const std::string &id) {
+    return "From: sender@example.org\r\nTo: " + user + "\r\nSubject: arrived during the cutover (" +
+           id + ")\r\nDate: Tue, 3 Jan 2023 10:00:00 +0000\r\nMessage-ID: <" + id +
+           "@arrived.example>\r\n\r\nNew mail.\r\n";
+}
+
+// Every old message on the new server once, in its folder, as it was.
+void check_same_mail(MigrationEnv &env, const std::string &user, const std::string &pw,
+                     int messages) {
+    const Mailbox old = read_mailbox("127.0.0.1", env.old.imap_port(), user, pw);
+    const CompareReport same = compare_mailboxes(
+        old, read_mailbox("127.0.0.1", env.new_imap_port, user + "*" + master_user, master_pw));
+    INFO(same.summary() + "\n" + same.details());
+    CHECK(same.total() == messages);
+    CHECK(same.exact() == messages);
+    CHECK(same.extra_on_new == 0);
+}
+
+size_t count_of(const std::string &text, const std::string &what) {
+    size_t n = 0;
+    for (size_t pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + 1))
+        ++n;
+    return n;
 }
 
 } // namespace
@@ -162,5 +242,83 @@ TEST_CASE("migrations cutover: final syncs, then finished; one that cannot compl
     CHECK(env.logs_free_of_passwords());
     for (const std::string &text : {all.out, all.err, again.out, again.err, tty.out})
         for (const std::string &pw : {bob_pw, carol_pw, alice_pw})
+            CHECK(text.find(pw) == std::string::npos);
+}
+
+TEST_CASE("migrations cutover: runs again while dsync reports changes, up to 5 runs",
+          "[integration][cutover]") {
+    MigrationEnvOptions o;
+    o.security = "none";
+    o.provider_ssl = false;
+    o.extra_yaml = "    sync:\n      engine: dsync\n";
+    o.password_scheme = "SHA512-CRYPT";
+    o.auth_debug = false;
+    MigrationEnv env(o);
+    env.seed_mail(bob, "", 3);
+    env.seed_mail(carol, "", 2);
+    env.start_new_dovecot();
+    for (const auto &[user, pw] : {std::pair{bob, bob_pw}, std::pair{carol, carol_pw}})
+        REQUIRE(env.imap_login(user, pw).status == "OK");
+    const std::string bob_id = task_of(env, bob), carol_id = task_of(env, carol);
+    ChangingDoveadm doveadm(env);
+    const std::string real_bin_yaml = env.options.extra_yaml;
+    env.options.extra_yaml += "dovecot_bin_dir: " + doveadm.dir() + "\n";
+    env.write_config();
+
+    // bob: the first run reports changes, a message arrives before the second, which is
+    // complete. Both runs' mail is here, each message once, and the old password is gone.
+    doveadm.force(1);
+    doveadm.arrive(2, bob, message(bob, "bob-between-runs"));
+    auto repeated = env.migrator({"migrations", "cutover", bob_id});
+    INFO(repeated.out + repeated.err);
+    CHECK(repeated.exit_code == 0);
+    CHECK(repeated.out == "migration " + bob_id + " (" + bob +
+                              "): finished, 2 run(s), 4 message(s) copied\n"
+                              "cutover: 1 finished, 0 already finished, 0 failed\n");
+    CHECK(doveadm.runs() == 2);
+    CHECK(count_of(repeated.err, "migration=" + bob_id + " user=" + bob +
+                                     " provider=oldmail: "
+                                     "sync started (dsync)") == 2);
+    CHECK(state_of(env, bob_id) == "finished secret=false lease=false");
+    CHECK(env.sql("SELECT messages_copied || ' ' || missing_messages FROM migrations WHERE id = " +
+                  bob_id) == "4 0");
+    check_same_mail(env, bob, bob_pw, 4);
+
+    // carol: every run reports changes. After the fifth the cutover gives up on her: reported,
+    // not finished, her old password kept, and handed back to the worker as a synced migration.
+    doveadm.force(1000);
+    auto changing = env.migrator({"migrations", "cutover", carol_id});
+    INFO(changing.out + changing.err);
+    CHECK(changing.exit_code == 1);
+    const std::string carol_line = "migration " + carol_id + " (" + carol + "): ",
+                      why = "mail still changing at the old provider after 5 runs (dsync exit 2 "
+                            "each time)\n";
+    CHECK(changing.out == carol_line + "FAILED: " + why +
+                              "cutover: 0 finished, 0 already finished, 1 failed\nfailed:\n  " +
+                              carol_line + why);
+    CHECK(doveadm.runs() == 5);
+    CHECK(count_of(changing.err, "sync started (dsync)") == 5);
+    CHECK(state_of(env, carol_id) == "synced secret=true lease=false");
+    CHECK(env.sql("SELECT finished_at IS NULL AND next_sync_at > now() FROM migrations"
+                  " WHERE id = " +
+                  carol_id) == "t");
+
+    // With dsync's exit 0 again, the next cutover finishes her, mail arrived meanwhile included.
+    env.old.deliver(carol, "INBOX", message(carol, "carol-after-the-failed-cutover"));
+    env.options.extra_yaml = real_bin_yaml;
+    env.write_config();
+    auto settled = env.migrator({"migrations", "cutover", carol_id});
+    INFO(settled.out + settled.err);
+    CHECK(settled.exit_code == 0);
+    CHECK(settled.out == carol_line + "finished, 1 run(s), 1 message(s) copied\n"
+                                      "cutover: 1 finished, 0 already finished, 0 failed\n");
+    CHECK(doveadm.runs() == 5);
+    CHECK(state_of(env, carol_id) == "finished secret=false lease=false");
+    check_same_mail(env, carol, carol_pw, 3);
+
+    CHECK(env.logs_free_of_passwords());
+    for (const std::string &text :
+         {repeated.out, repeated.err, changing.out, changing.err, settled.out, settled.err})
+        for (const std::string &pw : {bob_pw, carol_pw})
             CHECK(text.find(pw) == std::string::npos);
 }
