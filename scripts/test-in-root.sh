@@ -5,10 +5,10 @@
 # and doveconf a test runs, loads settings modules from there only).
 #
 #   scripts/test-in-root.sh BUILD_DIR --ci-build   builds what CI's part needs (no fuzzers,
-#                                                  benchmarks, demo)
-#   scripts/test-in-root.sh BUILD_DIR --ci-test    runs CI's part, no rebuild: the unit tests,
-#                                                  the meson suite ci24 (README, "Try it"), the
-#                                                  2.3 -> 2.4 upgrade test when
+#                                                  demo)
+#   scripts/test-in-root.sh BUILD_DIR --ci-test    runs CI's part, no rebuild: the unit and
+#                                                  integration tests, the benchmarks' quick
+#                                                  runs, the 2.3 -> 2.4 upgrade test when
 #                                                  $IMAPMIG_UPGRADE_HANDOFF names the Debian 12
 #                                                  side's hand-off (test-debian13.sh makes it),
 #                                                  and the package test
@@ -29,7 +29,8 @@ esac
 
 if [ "$mode" = ci ] || [ "$mode" = ci-build ]; then
   ninja -C "$build" -j "$jobs" tests/unit-tests tests/integration-tests tests/package-tests \
-    migrator/imap-migrator plugin/libauthdb_imapmigration.so plugin/lib10_imapmigration_settings.so
+    migrator/imap-migrator plugin/libauthdb_imapmigration.so plugin/lib10_imapmigration_settings.so \
+    bench/login-bench bench/scale-bench bench/sync-bench
 elif [ "$mode" = all ]; then
   ninja -C "$build" -j "$jobs"
 fi
@@ -46,22 +47,17 @@ if [ "$mode" = all ]; then
   python3 scripts/test-summary.py "$build/meson-logs/testlog.json" "$label"
   exit $status
 fi
-# The package test's .deb (build-deb.sh: a build of its own, then lintian) is built meanwhile:
-# the tests mostly wait on their servers. The package test then takes it from there.
+# The package test's .deb is built meanwhile (build-deb-for-tests.sh).
 debdir=$(pwd)/$build/package-deb
-rm -rf "$debdir"
-mkdir -p "$debdir"
-(
-  deb_status=0
-  DEB_BUILD_OPTIONS=nocheck nice -n 10 sh scripts/build-deb.sh "$debdir" >"$debdir/build-deb.log" \
-    2>&1 || deb_status=$?
-  echo "$deb_status" >"$debdir/build-deb.status"
-) </dev/null &
+sh scripts/build-deb-for-tests.sh "$debdir" &
 deb_job=$!
 meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 1 --logbase ci-unit \
   unit || status=$?
-meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 1 --logbase ci24 \
-  --suite ci24 || status=$?
+# The integration shards side by side, as on Debian 12 (scripts/test.sh).
+meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 3 --logbase ci-integration \
+  --suite integration || status=$?
+meson test -C "$build" --no-rebuild --print-errorlogs --logbase ci-bench --suite bench \
+  || status=$?
 if [ -n "${IMAPMIG_UPGRADE_HANDOFF:-}" ]; then
   meson test -C "$build" --no-rebuild --print-errorlogs --num-processes 1 \
     --logbase ci-upgrade --suite upgrade-to-2.4 || status=$?
@@ -72,7 +68,8 @@ wait "$deb_job" || true
 IMAPMIG_PACKAGE_BUILT=$debdir meson test -C "$build" --no-rebuild --print-errorlogs \
   --num-processes 1 --logbase ci-package --suite package || status=$?
 python3 scripts/test-summary.py "$build/meson-logs/ci-unit.json" "$label unit"
-python3 scripts/test-summary.py "$build/meson-logs/ci24.json" "$label integration (ci24)"
+python3 scripts/test-summary.py "$build/meson-logs/ci-integration.json" "$label integration"
+python3 scripts/test-summary.py "$build/meson-logs/ci-bench.json" "$label benchmarks (quick)"
 if [ -n "${IMAPMIG_UPGRADE_HANDOFF:-}" ]; then
   python3 scripts/test-summary.py "$build/meson-logs/ci-upgrade.json" "$label upgrade from 2.3"
 fi

@@ -27,11 +27,20 @@ if [ "$d13" != 1 ]; then
   d13_job=$!
 fi
 status=0
-# Two at a time: the integration shards run side by side; the package test and the benches
-# (is_parallel: false) run alone.
-meson test -C build --print-errorlogs --num-processes 2 || status=$?
+# The package test's .deb is built in the background meanwhile (build-deb-for-tests.sh); the
+# package test runs last, from it.
+debdir=$(pwd)/build/package-deb
+sh scripts/build-deb-for-tests.sh "$debdir" &
+deb_job=$!
+# Three at a time: the integration shards run side by side; the benches (is_parallel: false) run
+# alone.
+meson test -C build --print-errorlogs --num-processes 3 --no-suite package || status=$?
+wait "$deb_job" || true
+IMAPMIG_PACKAGE_BUILT=$debdir meson test -C build --no-rebuild --print-errorlogs \
+  --logbase package --suite package || status=$?
 # One closing line for humans and CI, counted from Catch2's own summaries.
 python3 scripts/test-summary.py build/meson-logs/testlog.json debian12
+python3 scripts/test-summary.py build/meson-logs/package.json "debian12 package"
 if [ "$d13" != 1 ]; then
   waited=$(date +%s)
   d13_status=0
