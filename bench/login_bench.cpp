@@ -60,17 +60,20 @@ Users make_users(int n, const std::string &prefix) {
 }
 
 // Both servers take the storm the way a tuned production server would: login processes in
-// performance mode, enough process and client slots for C concurrent logins.
-const std::string server_limits = "default_process_limit = 2000\n"
-                                  "default_client_limit = 10000\n"
-                                  "service imap-login {\n"
-                                  "  service_count = 0\n"
-                                  "  process_min_avail = 2\n"
-                                  "  client_limit = 2000\n"
-                                  "}\n"
-                                  "service imap {\n"
-                                  "  process_limit = 2000\n"
-                                  "}\n";
+// performance mode (one serves many logins: 2.4 calls it restart_request_count), enough process
+// and client slots for C concurrent logins.
+std::string server_limits() {
+    return std::string("default_process_limit = 2000\n"
+                       "default_client_limit = 10000\n"
+                       "service imap-login {\n") +
+           (dovecot_24() ? "  restart_request_count = unlimited\n" : "  service_count = 0\n") +
+           "  process_min_avail = 2\n"
+           "  client_limit = 2000\n"
+           "}\n"
+           "service imap {\n"
+           "  process_limit = 2000\n"
+           "}\n";
+}
 
 MigrationEnvOptions plugin_options(const Settings &s, const Users &users, const std::string &scheme,
                                    const std::string &extra_conf) {
@@ -87,8 +90,8 @@ MigrationEnvOptions plugin_options(const Settings &s, const Users &users, const 
     o.max_failures_per_ip = 0;
     o.max_failures_per_user = 0;
     o.old_users = users;
-    o.old_provider_config = server_limits;
-    o.new_dovecot_config = server_limits + extra_conf;
+    o.old_provider_config = server_limits();
+    o.new_dovecot_config = server_limits() + extra_conf;
     return o;
 }
 
@@ -128,7 +131,7 @@ StormRow storm_plugin(const Settings &s, const Users &users, const std::string &
 StormRow storm_passdb_imap(const Settings &s, const Users &users) {
     OldProviderOptions oo;
     oo.ssl = false;
-    oo.extra_config = server_limits;
+    oo.extra_config = server_limits();
     OldProvider old("old", oo);
     old.add_users(users);
     old.start();
@@ -145,7 +148,7 @@ StormRow storm_passdb_imap(const Settings &s, const Users &users) {
         "\n}\n"
         "userdb {\n  driver = static\n"
         "  args = uid=nobody gid=nogroup home={BASE}/home/%d/%n\n}\n" +
-        server_limits;
+        server_limits();
     DovecotInstance d(o);
     d.start();
     StormRow row;

@@ -14,6 +14,7 @@
 #include "migration_env.hpp"
 #include "process.hpp"
 #include "rss_sampler.hpp"
+#include "sync/dsync/dovecot_line.hpp"
 #include "temp_dir.hpp"
 
 #include <signal.h>
@@ -305,17 +306,22 @@ Outcome SyncBench::offlineimap() {
 Outcome SyncBench::doveadm_backup() {
     const std::string method = "doveadm backup -R, imapc (c)";
     empty_new_side();
-    // One 0600 config per account: the new server's config plus the old login.
+    // One 0600 config per account: the new server's config plus the old login, in the syntax
+    // of the server's Dovecot line.
+    const auto read_line = imapmig::read_dovecot_line(env_.new_dovecot().config_path());
+    if (!read_line)
+        throw std::runtime_error(method + ": " + read_line.error().message);
+    const imapmig::DovecotLine &line = read_line.value();
     std::vector<std::string> configs;
     for (size_t i = 0; i < accounts_.size(); ++i) {
         const std::string path = env_.dir.file("doveadm-" + std::to_string(i) + ".conf");
         write_file(
             path,
-            "!include " + env_.new_dovecot().config_path() +
+            line.run_config_header() + "!include " + env_.new_dovecot().config_path() +
                 "\nimapc_host = localhost\nimapc_port = " + std::to_string(env_.old.imaps_port()) +
-                "\nimapc_ssl = imaps\nimapc_ssl_verify = yes\nssl_client_ca_file = " +
-                env_.ca.ca_cert() + "\nimapc_user = " + accounts_[i].address +
-                "\nimapc_password = " + accounts_[i].password + "\n",
+                "\nimapc_ssl = imaps\n" + line.verify_certificate_setting(true) +
+                "ssl_client_ca_file = " + env_.ca.ca_cert() + "\nimapc_user = " +
+                accounts_[i].address + "\nimapc_password = " + accounts_[i].password + "\n",
             0600);
         configs.push_back(path);
     }

@@ -576,18 +576,6 @@ MigrationEnvOptions proxy_options() {
     return o;
 }
 
-// The proxy connects to the old provider with TLS, verified. Dovecot 2.3's login processes run
-// chrooted and ignore ssl_client_ca_*: they verify a proxy's peer against ssl_ca, which the
-// config process reads (as root) before they start; the test CA carries no CRL. 2.4 has no
-// ssl_ca: its config process reads ssl_client_ca_file and hands the content on.
-void trust_old_provider(MigrationEnv &env) {
-    if (dovecot_24())
-        env.options.new_dovecot_config += "ssl_client_ca_file = " + env.ca.ca_cert() + "\n";
-    else
-        env.options.new_dovecot_config +=
-            "ssl_ca = <" + env.ca.ca_cert() + "\nssl_require_crl = no\n";
-}
-
 } // namespace
 
 TEST_CASE("dsync engine: messages with identical headers and different bodies all arrive, and "
@@ -785,7 +773,7 @@ TEST_CASE("cutover proxy: the client sees the old mailbox until the first sync, 
           "[integration][dsync][cutover]") {
     MigrationEnv env(proxy_options());
     seed_bob(env);
-    trust_old_provider(env);
+    env.trust_old_provider_in_proxies(); // the proxy verifies the old provider
     start_with_dsync(env);
     // The old provider's folder names, as a client sees them there: '.' separator.
     const std::vector<std::string> old_names = {"INBOX", "Archive.2023"};
@@ -849,7 +837,7 @@ TEST_CASE("cutover proxy with the MX here: mail delivered here before the first 
           "[integration][dsync][cutover]") {
     MigrationEnv env(proxy_options());
     seed_bob(env);
-    trust_old_provider(env);
+    env.trust_old_provider_in_proxies(); // the proxy verifies the old provider
     start_with_dsync(env);
     const std::vector<std::string> old_names = {"INBOX", "Archive.2023"};
     const auto proxied = client_views(env, bob, bob_pw, old_names);

@@ -15,11 +15,12 @@ namespace {
 
 MigrationEnvOptions with_pop3(int pop3_port) {
     MigrationEnvOptions o;
-    o.new_dovecot_config = "protocols = imap pop3\n"
-                           "service pop3-login {\n  inet_listener pop3 {\n    port = " +
-                           std::to_string(pop3_port) +
-                           "\n  }\n  inet_listener pop3s {\n    port = 0\n  }\n}\n"
-                           "pop3_uidl_format = %08Xu%08Xv\n";
+    o.new_dovecot_config =
+        "protocols = imap pop3\n"
+        "service pop3-login {\n  inet_listener pop3 {\n    port = " +
+        std::to_string(pop3_port) + "\n  }\n  inet_listener pop3s {\n    port = 0\n  }\n}\n" +
+        (dovecot_24() ? "pop3_uidl_format = %{uid | hex(8)}%{uidvalidity | hex(8)}\n"
+                      : "pop3_uidl_format = %08Xu%08Xv\n");
     return o;
 }
 

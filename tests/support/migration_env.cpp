@@ -169,6 +169,17 @@ std::string MigrationEnv::new_dovecot_conf() const {
     return body;
 }
 
+// Dovecot 2.3's login processes run chrooted and ignore ssl_client_ca_*: they verify a proxy's
+// peer against ssl_ca, which the config process reads (as root) before they start; the test CA
+// carries no CRL. 2.4 has no ssl_ca: its config process reads ssl_client_ca_file and hands the
+// content on.
+void MigrationEnv::trust_old_provider_in_proxies() {
+    if (dovecot_24())
+        options.new_dovecot_config += "ssl_client_ca_file = " + ca.ca_cert() + "\n";
+    else
+        options.new_dovecot_config += "ssl_ca = <" + ca.ca_cert() + "\nssl_require_crl = no\n";
+}
+
 void MigrationEnv::start_new_dovecot() {
     const std::string module_dir = dir.file("modules");
     make_dir(module_dir);

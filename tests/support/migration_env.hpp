@@ -81,6 +81,9 @@ public:
     void start_new_dovecot();
     // Rewrites the YAML from options (e.g. after changing provider_port_override).
     void write_config() const;
+    // Adds to the new server's config (before start_new_dovecot) what its login proxies need to
+    // verify the old provider's certificate from the test CA.
+    void trust_old_provider_in_proxies();
 
     ImapClient::Reply imap_login(const std::string &user, const std::string &password);
     RunResult auth_test(const std::string &user, const std::string &password,
