@@ -88,6 +88,11 @@ TEST_CASE("a password changed at the old provider mid-migration: the new one log
     MigrationEnvOptions o;
     o.extra_yaml = "    sync:\n      engine: dsync\n    cutover: proxy\n";
     o.password_scheme = "SHA512-CRYPT"; // cheap: the hashes are not what this test is about
+    // The proxy's host field is the provider's host, and Dovecot 2.4's login process connects
+    // to the first address of a name only (::1 for "localhost" in the Debian 13 root), while
+    // the old provider listens on 127.0.0.1 only.
+    o.provider_host = "127.0.0.1";
+    o.sync_yaml += "  engine: dsync\n"; // offlineimap refuses an IP host with TLS
     MigrationEnv env(o);
     env.seed_mail(bob, "", 5);
     env.trust_old_provider_in_proxies();

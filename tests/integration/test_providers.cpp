@@ -127,6 +127,8 @@ EngineRun migrate(const OldImapServer &server, const Mailbox &old, const std::st
     // `synced` means verified: every old folder compared with where it went, nothing missing.
     const std::string folders_checked =
         env.sql("SELECT count(*) FROM migration_folders WHERE migration_id = " + id);
+    INFO("last error: " +
+         env.sql("SELECT coalesce(last_error, '') FROM migrations WHERE id = " + id));
     CHECK(folders_checked != "0");
     CHECK(env.sql("SELECT count(*) FROM migration_folders WHERE missing = 0 AND migration_id = " +
                   id) == folders_checked);

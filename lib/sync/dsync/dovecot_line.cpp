@@ -31,7 +31,7 @@ std::string DovecotLine::verify_certificate_setting(bool verify) const {
 }
 
 std::string DovecotLine::imapc_features_setting() const {
-    return is_24() ? "imapc_features = no-modseq\n" : "";
+    return is_24() ? "imapc_features = no-modseq no-metadata\n" : "";
 }
 
 std::vector<std::string> DovecotLine::imapc_mail_overrides() const {

@@ -27,11 +27,15 @@ struct DovecotLine {
     std::string verify_certificate_setting(bool verify) const;
     // The `-o` settings that point doveadm's user at the old side (imapc) instead of their mail.
     std::vector<std::string> imapc_mail_overrides() const;
-    // imapc's features for dsync: "" on 2.3; on 2.4 `imapc_features = no-modseq`. 2.4's imapc
-    // takes the old server's CONDSTORE modseqs by default (2.3 only with `modseq`), and dsync
-    // records the old HIGHESTMODSEQ as the state's last common modseq, which the next run looks
-    // up in the NEW side's transaction log: "Modseq N no longer in transaction log" once the new
-    // mailbox has a history of its own, exit 75 and no state, then duplicates without one.
+    // imapc's features for dsync: "" on 2.3; on 2.4 `imapc_features = no-modseq no-metadata`.
+    // 2.4's imapc takes the old server's CONDSTORE modseqs by default (2.3 only with `modseq`),
+    // and dsync records the old HIGHESTMODSEQ as the state's last common modseq, which the next
+    // run looks up in the NEW side's transaction log: "Modseq N no longer in transaction log"
+    // once the new mailbox has a history of its own, exit 75 and no state, then duplicates
+    // without one. And 2.4's imapc reads the old server's METADATA (2.3's never did), which
+    // dsync then fails to store where the new server keeps no attributes (no
+    // mail_attribute_dict, as Debian ships it): Cyrus's vendor/cmu/... entries failed every run
+    // with "Mailbox attributes not enabled". Mailbox metadata is not carried, as on 2.3.
     std::string imapc_features_setting() const;
     // Whether dsync's folders-only pass (-t) gives a folder the new side already has the old
     // folder's UIDVALIDITY (2.3). 2.4 keeps the new one, and its sync without a state then

@@ -177,7 +177,7 @@ TEST_CASE("the per-run doveadm config: server config, imapc account, CA, no head
     CHECK(v24.rfind("dovecot_config_version = 2.4.0\n", 0) == 0);
     CHECK(v24.find("ssl_client_require_valid_cert = yes\n") != std::string::npos);
     CHECK(v24.find("imapc_ssl_verify") == std::string::npos);
-    CHECK(v24.find("imapc_features = no-modseq\n") != std::string::npos);
+    CHECK(v24.find("imapc_features = no-modseq no-metadata\n") != std::string::npos);
     CHECK(v24.find("guid-forced") == std::string::npos);
 
     c.providers[0].security = TlsMode::starttls;
