@@ -34,7 +34,7 @@ TEST_CASE("the dsync run config is spelled for the line", "[unit][dsync]") {
     CHECK(v24.imapc_mail_overrides() ==
           std::vector<std::string>{"-o", "mail_driver=imapc", "-o", "mail_path="});
     CHECK(v23.imapc_features_setting().empty());
-    CHECK(v24.imapc_features_setting() == "imapc_features = no-modseq\n");
+    CHECK(v24.imapc_features_setting() == "imapc_features = no-modseq no-metadata\n");
     CHECK(v23.folders_pass_adopts_uidvalidity());
     CHECK_FALSE(v24.folders_pass_adopts_uidvalidity());
     CHECK(v23.rejected_login_status() == 134);
