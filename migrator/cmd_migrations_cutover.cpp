@@ -93,15 +93,19 @@ void carry_over(ClaimedTask &t, const SyncReport &r) {
     t.verification_baseline = false;
 }
 
-// Why a run that synced is not the last one ("" when it is: complete and verified).
-std::string not_final(const SyncReport &r) {
+// Why a run that synced is not the last one ("" when it is: complete and verified). changing:
+// how many of the runs so far ended with dsync's exit 2.
+std::string not_final(const SyncReport &r, int changing) {
     if (!r.verification)
         return "not verified: " + r.verification_error;
     if (!r.verification->complete())
         return "missing on the new server: " + r.verification->summary();
     if (!r.complete)
         return "mail still changing at the old provider after " + std::to_string(max_runs) +
-               " runs (dsync exit 2 each time)";
+               " runs (dsync exit 2 " +
+               (changing == max_runs ? std::string("each time")
+                                     : "in " + std::to_string(changing) + " of them") +
+               ")";
     return "";
 }
 
@@ -192,6 +196,7 @@ private:
         TaskQueue queue(conn, owner_, cutover_lease);
         const int interval = s_.config.sync.interval_minutes;
         long long copied = 0;
+        int changing = 0;
         for (int run = 1;; ++run) {
             const SyncReport report = sync_job::run_sync(s_, task, queue, stop_, log_);
             copied += report.progress.messages_copied;
@@ -217,7 +222,9 @@ private:
             case SyncOutcome::synced:
                 break;
             }
-            const std::string why_not = not_final(report);
+            if (!report.complete)
+                ++changing;
+            const std::string why_not = not_final(report, changing);
             if (why_not.empty()) {
                 if (auto r = queue.record(task, report, interval, true); !r)
                     return failed("recording the last run failed: " + r.error().message);
@@ -230,6 +237,11 @@ private:
             }
             if (run == max_runs) {
                 (void)queue.record(task, report, interval);
+                // That run is recorded as any other: the event keeps why the cutover did not
+                // finish it, for `migrations show`.
+                (void)insert_migration_event(conn, task.id, "cutover_failed",
+                                             "cutover not finished: " + why_not, std::nullopt,
+                                             std::nullopt);
                 return failed(why_not);
             }
             carry_over(task, report);

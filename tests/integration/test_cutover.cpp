@@ -299,6 +299,10 @@ TEST_CASE("migrations cutover: runs again while dsync reports changes, up to 5 r
     CHECK(doveadm.runs() == 5);
     CHECK(count_of(changing.err, "sync started (dsync)") == 5);
     CHECK(state_of(env, carol_id) == "synced secret=true lease=false");
+    CHECK(env.sql("SELECT string_agg(message, '|') FROM migration_events WHERE kind = "
+                  "'cutover_failed' AND migration_id = " +
+                  carol_id) == "cutover not finished: mail still changing at the old provider "
+                               "after 5 runs (dsync exit 2 each time)");
     CHECK(env.sql("SELECT finished_at IS NULL AND next_sync_at > now() FROM migrations"
                   " WHERE id = " +
                   carol_id) == "t");
