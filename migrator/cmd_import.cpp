@@ -4,6 +4,7 @@
 
 #include "import/csv_import_plan.hpp"
 #include "import/csv_import_store.hpp"
+#include "import/postfixadmin_import.hpp"
 
 #include <iomanip>
 #include <iostream>
@@ -18,6 +19,7 @@ struct ImportRun {
     Connection &conn;
     ImportCatalog catalog;
     ImportCounts totals{};
+    std::vector<std::string> weak_passwords; // accounts created with them, every file
 };
 
 bool file_failed(const std::string &message) {
@@ -53,10 +55,13 @@ bool import_file(ImportRun &run, const std::string &file) {
     std::cout << file << ": " << parsed.lines.size() << " line(s) "
               << (run.args.dry_run ? "checked, nothing written (dry run)" : "imported") << "\n";
     add_counts(run.totals, plan.counts);
+    if (!run.args.crypt_passwords) // else our own scheme hashes them
+        for (auto &name : weak_password_accounts(parsed, plan))
+            run.weak_passwords.push_back(std::move(name));
     return true;
 }
 
-void print_summary(const ImportCounts &totals, bool dry_run) {
+void print_summary(const ImportCounts &totals, const std::vector<std::string> &weak, bool dry_run) {
     static const char *const names[] = {"domains", "domain aliases", "relay domains", "accounts",
                                         "aliases"};
     std::cout << "summary" << (dry_run ? " (dry run: what the import would do)" : "") << ":\n";
@@ -67,6 +72,14 @@ void print_summary(const ImportCounts &totals, bool dry_run) {
             std::cout << ", merged " << totals[i].merged;
         std::cout << "\n";
     }
+    // The line `import-postfixadmin` prints for these, with as many names as it shows.
+    if (weak.empty())
+        return;
+    constexpr size_t shown = report_examples;
+    std::cout << "  " << weak_passwords_what << ": " << weak.size() << " (";
+    for (size_t i = 0; i < weak.size() && i < shown; ++i)
+        std::cout << (i ? ", " : "") << weak[i];
+    std::cout << (weak.size() > shown ? ", ..." : "") << ") " << weak_passwords_note << "\n";
 }
 
 } // namespace
@@ -96,7 +109,7 @@ int cmd_import(Context &ctx) {
             break;
         }
     }
-    print_summary(run.totals, args.value().dry_run);
+    print_summary(run.totals, run.weak_passwords, args.value().dry_run);
     return ok ? exit_ok : exit_error;
 }
 

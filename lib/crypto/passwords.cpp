@@ -10,6 +10,7 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sys/resource.h>
 #include <thread>
 
@@ -310,6 +311,64 @@ Result<void> check_password_hash(std::string_view stored) {
         return permanent_error("password hash after {" + name +
                                "} contains control characters (CR, LF, tab, ...)");
     return {};
+}
+
+namespace {
+
+// The bytes Dovecot hands to a scheme's verify function: the hash, decoded if the scheme name
+// carries an encoding suffix. nullopt when it does not decode (then no login works at all).
+std::optional<std::string> decoded_hash(std::string_view hash, std::string_view encoding) {
+    if (encoding.empty())
+        return std::string(hash);
+    std::string raw(hash.size(), '\0');
+    size_t len = 0;
+    const int rc = encoding == "HEX"
+                       ? sodium_hex2bin(reinterpret_cast<unsigned char *>(raw.data()), raw.size(),
+                                        hash.data(), hash.size(), nullptr, &len, nullptr)
+                       : sodium_base642bin(reinterpret_cast<unsigned char *>(raw.data()),
+                                           raw.size(), hash.data(), hash.size(), nullptr, &len,
+                                           nullptr, sodium_base64_VARIANT_ORIGINAL);
+    if (rc != 0)
+        return std::nullopt;
+    raw.resize(len);
+    return raw;
+}
+
+// Dovecot 2.4's CRYPT scheme hands $2?$ to BLF-CRYPT and refuses, before calling crypt(3), what
+// does not start with $ (DES) or starts with $1 (MD5-crypt). 0 or 1 bytes ("!", "*": locked)
+// never reach that check.
+bool weak_crypt_hash(std::string_view h) {
+    if (h.size() > 4 && h[0] == '$' && h[1] == '2' && h[3] == '$')
+        return false;
+    if (h.size() <= 1)
+        return false;
+    return h[0] != '$' || h[1] == '1';
+}
+
+} // namespace
+
+bool weak_in_dovecot_24(std::string_view stored) {
+    // Dovecot 2.4's schemes marked weak (lib-auth/password-scheme.c, password-scheme-crypt.c).
+    static const std::array<std::string_view, 8> weak = {
+        "MD5", "MD5-CRYPT", "SMD5", "HMAC-MD5", "PLAIN-MD4", "PLAIN-MD5", "LDAP-MD5", "DES-CRYPT",
+    };
+    const auto close = stored.find('}');
+    if (stored.empty() || stored[0] != '{' || close == std::string_view::npos)
+        return false;
+    std::string name = to_upper(stored.substr(1, close - 1));
+    std::string encoding;
+    if (auto dot = name.find('.'); dot != std::string::npos) {
+        encoding = name.substr(dot + 1);
+        name.resize(dot);
+        if (encoding != "HEX" && encoding != "B64" && encoding != "BASE64")
+            return false; // an unknown scheme to Dovecot: refused whatever the setting
+    }
+    if (std::find(weak.begin(), weak.end(), name) != weak.end())
+        return true;
+    if (name != "CRYPT")
+        return false;
+    const auto hash = decoded_hash(stored.substr(close + 1), encoding);
+    return hash && weak_crypt_hash(*hash);
 }
 
 } // namespace imapmig

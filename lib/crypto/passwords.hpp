@@ -32,4 +32,12 @@ const std::vector<std::string> &dovecot_password_schemes();
 // is non-empty without control characters. Errors are permanent and never echo the hash.
 Result<void> check_password_hash(std::string_view stored);
 
+// Whether Dovecot 2.4 refuses a stored "{SCHEME}hash" unless auth_allow_weak_schemes = yes (2.3
+// verifies every scheme it knows). As in Dovecot 2.4's lib-auth: the MD4/MD5 schemes (MD5,
+// MD5-CRYPT, SMD5, HMAC-MD5, PLAIN-MD4, PLAIN-MD5, LDAP-MD5) and DES-CRYPT; {CRYPT} when the hash
+// is DES (no $ prefix) or $1$ (MD5-crypt), not $2?$, $5$, $6$ and the other crypt(3) formats.
+// The SHA-1 schemes, CRAM-MD5, DIGEST-MD5, the cleartext ones and unknown schemes are not weak.
+// Case-insensitive; an encoding suffix (.HEX, .B64) is decoded first. Without a {SCHEME}: false.
+bool weak_in_dovecot_24(std::string_view stored);
+
 } // namespace imapmig

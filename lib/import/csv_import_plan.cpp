@@ -1,5 +1,7 @@
 #include "import/csv_import_plan.hpp"
 
+#include "crypto/passwords.hpp"
+
 #include <algorithm>
 
 namespace imapmig {
@@ -186,6 +188,19 @@ void add_counts(ImportCounts &total, const ImportCounts &more) {
         total[i].skipped += more[i].skipped;
         total[i].merged += more[i].merged;
     }
+}
+
+std::vector<std::string> weak_password_accounts(const ParsedImport &parsed,
+                                                const ImportPlan &plan) {
+    std::vector<std::string> out;
+    for (const auto &step : plan.steps) {
+        if (step.action != PlannedAction::create || step.index >= parsed.lines.size())
+            continue;
+        const auto *a = std::get_if<AccountRecord>(&parsed.lines[step.index].record);
+        if (a != nullptr && weak_in_dovecot_24(a->password.reveal()))
+            out.push_back(a->username);
+    }
+    return out;
 }
 
 } // namespace imapmig

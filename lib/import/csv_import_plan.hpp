@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -64,5 +65,16 @@ struct ImportPlan {
 ImportPlan plan_import(ParsedImport &parsed, ImportCatalog &catalog, bool continue_if_exists);
 
 void add_counts(ImportCounts &total, const ImportCounts &more);
+
+// Accounts the plan creates with a password hash Dovecot 2.4 refuses unless
+// auth_allow_weak_schemes = yes (weak_in_dovecot_24), in file order. Their hashes are imported as
+// they are, so that the users keep their passwords; the import output names them (what: count
+// (names) note) so that the admin knows why logins fail on 2.4. Only for {SCHEME}hash passwords
+// (not --crypt-passwords).
+std::vector<std::string> weak_password_accounts(const ParsedImport &parsed, const ImportPlan &plan);
+constexpr std::string_view weak_passwords_what = "passwords in schemes Dovecot 2.4 calls weak";
+constexpr std::string_view weak_passwords_note =
+    "imported as they are: Dovecot 2.4 verifies them only with `auth_allow_weak_schemes = yes` "
+    "(2.3 always): set it until these users have changed their passwords";
 
 } // namespace imapmig

@@ -213,6 +213,10 @@ private:
         auto stored = convert_password_hash(hash.reveal(), options_.passwords_scheme);
         if (stored) {
             r.password = SecretString(stored.value());
+            // The same import on 2.3 and 2.4 (no version here): the admin decides on the setting.
+            if (weak_in_dovecot_24(stored.value()))
+                not_converted(std::string(weak_passwords_what), std::string(weak_passwords_note),
+                              r.username);
             return;
         }
         r.password = SecretString(locked_password);

@@ -274,6 +274,43 @@ TEST_CASE("import: --crypt-passwords and --sepchar", "[integration][import]") {
     CHECK(missing.err.find("cannot read " + t.dir.file("missing.csv")) != std::string::npos);
 }
 
+TEST_CASE("import: accounts with hashes Dovecot 2.4 calls weak are named in the summary",
+          "[integration][import]") {
+    ImportDb t;
+    const std::string md5crypt = "{MD5-CRYPT}$1$c9809462$CJlGOsYlAf6LBeiX6aNNj0";
+    const auto f = t.csv("w.csv", "domain; new.example; 0; 0; y\n"
+                                  "account; ann@new.example; " +
+                                      md5crypt +
+                                      "; ; ; y; SimpleUsers; ann@new.example\n"
+                                      "account; bob@new.example; " +
+                                      sha_hash +
+                                      "; ; ; y; SimpleUsers; bob@new.example\n"
+                                      "account; boss; {crypt}ab01234567890; ; ; n; SuperAdmins\n");
+    const std::string weak_line =
+        "  passwords in schemes Dovecot 2.4 calls weak: 2 (ann@new.example, boss) imported as "
+        "they are: Dovecot 2.4 verifies them only with `auth_allow_weak_schemes = yes` (2.3 "
+        "always): set it until these users have changed their passwords\n";
+    auto dry = t.migrator({"import", "--dry-run", f});
+    CHECK(dry.exit_code == 0);
+    CHECK(dry.out.find("  aliases         created 0, skipped 0, merged 0\n" + weak_line) !=
+          std::string::npos);
+    auto r = t.migrator({"import", f});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.ends_with("  aliases         created 0, skipped 0, merged 0\n" + weak_line));
+    CHECK(t.sql("SELECT password FROM accounts WHERE username = 'ann@new.example'") == md5crypt);
+    // Existing accounts keep their stored password: nothing to name.
+    auto again = t.migrator({"import", "--continue-if-exists", f});
+    CHECK(again.exit_code == 0);
+    CHECK(again.out.find("calls weak") == std::string::npos);
+    // Clear text is hashed in accounts.password_scheme, whatever it looks like.
+    auto clear = t.migrator({"import", "--crypt-passwords",
+                             t.csv("c.csv", "account; cl@new.example; {MD5}x; ; ; y; "
+                                            "SimpleUsers; cl@new.example\n")});
+    CHECK(clear.exit_code == 0);
+    CHECK(clear.out.find("calls weak") == std::string::npos);
+}
+
 TEST_CASE("migrations create --from-csv: tasks like the login path's", "[integration][import]") {
     ImportDb t;
     REQUIRE(t.migrator({"import", t.csv("good.csv", good_csv)}).exit_code == 0);

@@ -151,3 +151,87 @@ TEST_CASE("check_password_hash explains what is wrong without echoing the hash",
         CHECK(checked.error().message.find("hidden") == std::string::npos);
     }
 }
+
+TEST_CASE("weak_in_dovecot_24: the MD4/MD5 schemes and DES-CRYPT are weak", "[unit]") {
+    for (const char *stored :
+         {"{MD5}$1$salt$hash", "{MD5-CRYPT}$1$c9809462$CJlGOsYlAf6LBeiX6aNNj0", "{SMD5}AAAAAAAA",
+          "{HMAC-MD5}0123abcd", "{PLAIN-MD4}0123456789abcdef0123456789abcdef",
+          "{PLAIN-MD5}0123456789abcdef0123456789abcdef",
+          "{LDAP-MD5}AAAAAAAAAAAAAAAAAAAAAA==", "{DES-CRYPT}ab01234567890"}) {
+        INFO(stored);
+        CHECK(weak_in_dovecot_24(stored));
+    }
+}
+
+TEST_CASE("weak_in_dovecot_24: SHA, crypt(3) SHA-2, bcrypt, Argon2, PBKDF2, cleartext and the "
+          "mechanism schemes are not weak",
+          "[unit]") {
+    for (const char *stored : {"{SHA}AAAA",
+                               "{SHA1}AAAA",
+                               "{SSHA}AAAA",
+                               "{SHA256}AAAA",
+                               "{SSHA256}AAAA",
+                               "{SHA512}AAAA",
+                               "{SSHA512}AAAA",
+                               "{SHA256-CRYPT}$5$salt$hash",
+                               "{SHA512-CRYPT}$6$salt$hash",
+                               "{BLF-CRYPT}$2y$10$abc",
+                               "{ARGON2I}$argon2i$v=19$x",
+                               "{ARGON2ID}$argon2id$v=19$x",
+                               "{PBKDF2}$1$salt$5000$hash",
+                               "{PLAIN}secret",
+                               "{CLEAR}secret",
+                               "{CLEARTEXT}secret",
+                               "{PLAIN-TRUNC}6-secret",
+                               "{CRAM-MD5}0123abcd",
+                               "{DIGEST-MD5}0123abcd",
+                               "{SCRAM-SHA-1}4096,a,b,c",
+                               "{SCRAM-SHA-256}4096,a,b,c",
+                               "{OTP}md5 99 seed 0123"}) {
+        INFO(stored);
+        CHECK_FALSE(weak_in_dovecot_24(stored));
+    }
+    for (const auto &scheme : supported_password_schemes())
+        CHECK_FALSE(weak_in_dovecot_24(hash_of(scheme, "pw")));
+}
+
+TEST_CASE("weak_in_dovecot_24: {CRYPT} is weak for DES and $1$ hashes only", "[unit]") {
+    CHECK(weak_in_dovecot_24("{CRYPT}ab01234567890"));                      // DES
+    CHECK(weak_in_dovecot_24("{CRYPT}_J9..abcdefghijk"));                   // BSDi extended DES
+    CHECK(weak_in_dovecot_24("{CRYPT}$1$c9809462$CJlGOsYlAf6LBeiX6aNNj0")); // MD5-crypt
+    for (const char *strong : {"{CRYPT}$2y$10$abcdefghijklmnopqrstuv", "{CRYPT}$2b$10$abcdefgh",
+                               "{CRYPT}$2a$10$abcdefgh", "{CRYPT}$5$salt$hash",
+                               "{CRYPT}$6$rounds=5000$salt$hash", "{CRYPT}$y$j9T$salt$hash"}) {
+        INFO(strong);
+        CHECK_FALSE(weak_in_dovecot_24(strong));
+    }
+    // Locked or empty: no password verifies, whatever auth_allow_weak_schemes says.
+    CHECK_FALSE(weak_in_dovecot_24("{CRYPT}!"));
+    CHECK_FALSE(weak_in_dovecot_24("{CRYPT}*"));
+    CHECK_FALSE(weak_in_dovecot_24("{CRYPT}"));
+    // The hash is decoded first when the scheme names an encoding.
+    CHECK(weak_in_dovecot_24("{CRYPT.B64}JDEkc2FsdCRoYXNo"));          // $1$salt$hash
+    CHECK(weak_in_dovecot_24("{CRYPT.HEX}24312473616c742468617368"));  // $1$salt$hash
+    CHECK_FALSE(weak_in_dovecot_24("{CRYPT.BASE64}JDYkc2FsdCRoYXNo")); // $6$salt$hash
+}
+
+TEST_CASE("weak_in_dovecot_24: scheme names are case-insensitive", "[unit]") {
+    CHECK(weak_in_dovecot_24("{md5-crypt}$1$salt$hash"));
+    CHECK(weak_in_dovecot_24("{Plain-Md5}0123456789abcdef0123456789abcdef"));
+    CHECK(weak_in_dovecot_24("{ldap-md5.b64}AAAAAAAAAAAAAAAAAAAAAA=="));
+    CHECK(weak_in_dovecot_24("{Plain-MD5.hex}0123456789abcdef0123456789abcdef"));
+    CHECK(weak_in_dovecot_24("{crypt}$1$salt$hash"));
+    CHECK(weak_in_dovecot_24("{Crypt.Hex}24312473616c742468617368"));
+    CHECK_FALSE(weak_in_dovecot_24("{crypt}$6$salt$hash"));
+    CHECK_FALSE(weak_in_dovecot_24("{sha512-crypt}$6$salt$hash"));
+}
+
+TEST_CASE("weak_in_dovecot_24: no {SCHEME} or a scheme Dovecot 2.4 does not know is not weak",
+          "[unit]") {
+    // Such hashes fail on every Dovecot (check_password_hash refuses them): the setting is no cure.
+    for (const char *stored : {"", "$1$salt$hash", "{MD5-CRYPT$1$salt$hash", "{NOPE}x", "{LANMAN}x",
+                               "{NTLM}x", "{RPA}x", "{MD5.FOO}x"}) {
+        INFO(stored);
+        CHECK_FALSE(weak_in_dovecot_24(stored));
+    }
+}

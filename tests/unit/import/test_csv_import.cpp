@@ -418,6 +418,27 @@ TEST_CASE("plan: a name is a domain, a domain alias or a relay domain", "[unit][
                                  "f:6: field name: c.example is already a domain alias on line 4"});
 }
 
+TEST_CASE("plan: accounts created with hashes Dovecot 2.4 calls weak are named", "[unit][csv]") {
+    ImportCatalog db;
+    db.domains["a.example"] = {0, 0, 0};
+    db.usernames["old@a.example"] = 0;
+    const std::string text = "account; ann@a.example; {MD5-CRYPT}$1$s$h; ; ; y; SimpleUsers; "
+                             "ann@a.example\n"
+                             "account; bob@a.example; " +
+                             hash +
+                             "; ; ; y; SimpleUsers; bob@a.example\n"
+                             "account; cat; {crypt}ab01234567890; ; ; n; SuperAdmins\n"
+                             "account; old@a.example; {PLAIN-MD5}0123456789abcdef0123456789abcdef; "
+                             "; ; y; SimpleUsers; old@a.example\n"
+                             "account; dan; {CRYPT}$6$s$h; ; ; y; SuperAdmins\n";
+    ParsedImport parsed = parse_import(text, {});
+    REQUIRE(parsed.errors.empty());
+    ImportPlan p = plan_import(parsed, db, true);
+    REQUIRE(p.errors.empty());
+    // old@a.example exists and is skipped: its stored password is not the file's.
+    CHECK(weak_password_accounts(parsed, p) == std::vector<std::string>{"ann@a.example", "cat"});
+}
+
 TEST_CASE("migrations csv: lines are parsed without echoing passwords", "[unit][csv]") {
     auto p = parse_migration_lines("# address; old login; old password\n"
                                    "Ann@New.example; ann@Old.example; \"pw;with;semis\"\n"

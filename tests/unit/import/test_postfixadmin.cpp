@@ -5,6 +5,8 @@
 
 #include "catch_compat.hpp"
 
+#include <algorithm>
+
 using namespace imapmig;
 
 TEST_CASE("postfixadmin hashes become hashes Dovecot verifies", "[unit][postfixadmin]") {
@@ -84,13 +86,59 @@ TEST_CASE("postfixadmin rows map onto import records", "[unit][postfixadmin]") {
         what.push_back(item.what);
     CHECK(what == std::vector<std::string>{
                       "mailbox quota maxima above the domain quota", "backup MX domains",
-                      "inactive administrators", "mailboxes of unconverted domains",
+                      "inactive administrators", "passwords in schemes Dovecot 2.4 calls weak",
+                      "mailboxes of unconverted domains",
                       "alias recipients in our domains that are neither mailbox nor alias"});
 
     ImportCatalog catalog;
     PostfixadminPlan plan = plan_postfixadmin(c, catalog, false);
     CHECK(plan.errors.empty());
     CHECK(plan.plan.steps.size() == c.records.lines.size() + 1); // + the deferred recipient
+}
+
+TEST_CASE("postfixadmin accounts with hashes Dovecot 2.4 calls weak are reported",
+          "[unit][postfixadmin]") {
+    PostfixadminData d;
+    d.domains = {{"a.example", 0, 0, 0, 0, "virtual", false, true}};
+    auto mailbox = [&](const std::string &local, const std::string &hash, bool active) {
+        d.mailboxes.push_back(
+            {local + "@a.example", SecretString(hash), "", 0, "a.example", local, active, false});
+    };
+    mailbox("ann", "$1$s$h", true);
+    mailbox("bob", "$6$s$h", true);
+    mailbox("cat", "{PLAIN-MD5}0123456789abcdef0123456789abcdef", true);
+    mailbox("dan", "$1$s$h", false);                          // inactive: listed all the same
+    mailbox("eve", "0123456789abcdef0123456789abcdef", true); // unusable: disabled, not listed
+    mailbox("fin", "{CRYPT}ab01234567890", true);
+    mailbox("gus", "{CRYPT}$2y$10$abc", true);
+    d.admins.push_back({"root@admins.example", SecretString("$1$s$h"), true, true});
+
+    auto weak_item = [](const PostfixadminConversion &c) {
+        auto it = std::find_if(c.report.begin(), c.report.end(),
+                               [](const ReportItem &i) { return i.what == weak_passwords_what; });
+        REQUIRE(it != c.report.end());
+        return *it;
+    };
+    PostfixadminConversion c = convert_postfixadmin(d, {});
+    ReportItem weak = weak_item(c);
+    CHECK(weak.count == 5);
+    CHECK(weak.examples == std::vector<std::string>{"ann@a.example", "cat@a.example",
+                                                    "dan@a.example", "fin@a.example",
+                                                    "root@admins.example"});
+    CHECK(weak.note == weak_passwords_note);
+    CHECK(c.disabled_logins == 1);
+    // The hashes stay as they were: the users keep their passwords.
+    CHECK(std::get<AccountRecord>(c.records.lines[1].record).password.reveal() ==
+          "{MD5-CRYPT}$1$s$h");
+
+    // A scheme forced for bare hashes counts as well.
+    d.mailboxes.resize(1);
+    d.admins.clear();
+    PostfixadminConversion forced = convert_postfixadmin(d, {"CRYPT"});
+    CHECK(weak_item(forced).examples == std::vector<std::string>{"ann@a.example"});
+    d.mailboxes[0].password = SecretString("$6$s$h");
+    for (const auto &item : convert_postfixadmin(d, {}).report)
+        CHECK(item.what != weak_passwords_what);
 }
 
 TEST_CASE("postfix-maps: how Postfix reaches the database", "[unit][postfix]") {
