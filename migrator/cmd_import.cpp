@@ -19,7 +19,7 @@ struct ImportRun {
     Connection &conn;
     ImportCatalog catalog;
     ImportCounts totals{};
-    std::vector<std::string> weak_passwords; // accounts created with them, every file
+    std::vector<std::string> weak_passwords{}; // accounts created with them, every file
 };
 
 bool file_failed(const std::string &message) {
