@@ -2,7 +2,8 @@
 # The package test's .deb, built ahead of it while the other tests run (they mostly wait on
 # their servers): build-deb.sh into DEBDIR, its output in DEBDIR/build-deb.log and its exit code
 # in DEBDIR/build-deb.status, which the package test reads (IMAPMIG_PACKAGE_BUILT=DEBDIR).
-# nocheck: the suite that runs the package test has built and runs the tests itself.
+# nocheck: the suite that runs the package test has built and runs the tests itself. Niced
+# to the last: nothing waits for it until the end.
 #
 #   scripts/build-deb-for-tests.sh DEBDIR
 set -u
@@ -10,6 +11,6 @@ debdir=$1
 rm -rf "$debdir"
 mkdir -p "$debdir"
 status=0
-DEB_BUILD_OPTIONS=nocheck nice -n 10 sh "$(dirname "$0")/build-deb.sh" "$debdir" \
+DEB_BUILD_OPTIONS=nocheck nice -n 19 sh "$(dirname "$0")/build-deb.sh" "$debdir" \
   >"$debdir/build-deb.log" 2>&1 </dev/null || status=$?
 echo "$status" >"$debdir/build-deb.status"

@@ -15,13 +15,13 @@ sync_dir=$(mktemp -d /tmp/imapmig-test.XXXXXX)
 trap 'rm -rf "$sync_dir"' EXIT
 if [ "$d13" != 1 ]; then
   # The root, the build and then the 2.4 tests, in the background from the start: the root is
-  # made (mostly downloads) while the 2.3 tree builds, its build (niced) fills what the 2.3
-  # tests leave of the CPU (they mostly wait on their servers), and its tests run in a root of
-  # their own (its own /usr, PostgreSQL and Dovecot; ports picked free on 127.0.0.1 like the
-  # 2.3 tests').
+  # made (mostly downloads) while the 2.3 tree builds, and its build shares the CPU with the 2.3
+  # build and tests as an equal (this part is the longer one; only the .deb builds for the
+  # package tests, which wait until the end, are niced); its tests run in a root of their own
+  # (its own /usr, PostgreSQL and Dovecot; ports picked free on 127.0.0.1 like the 2.3 tests').
   started=$(date +%s)
   (
-    IMAPMIG_BUILD_JOBS=2 nice -n 10 sh scripts/test-debian13.sh --ci-build || exit 10
+    IMAPMIG_BUILD_JOBS=2 sh scripts/test-debian13.sh --ci-build || exit 10
     echo "test.sh: Debian 13 root and build done $(($(date +%s) - started)) s after they started"
     # The upgrade test's Debian 12 half (test-debian13.sh --ci-test) runs on ./build.
     while [ ! -f "$sync_dir/debian12-built" ]; do sleep 2; done
