@@ -14,6 +14,7 @@
 #include "delay_proxy.hpp"
 #include "login_load.hpp"
 
+#include "dovecot_conf24.hpp"
 #include "migration_env.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
@@ -25,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -128,6 +130,23 @@ StormRow storm_plugin(const Settings &s, const Users &users, const std::string &
     return row;
 }
 
+// Dovecot's own passdb imap at the old provider (through the delaying proxy at port), users'
+// homes from a static userdb, in the syntax of the line this was built for.
+std::string passdb_imap_auth(int port) {
+    const std::string p = std::to_string(port);
+    std::string conf = "auth_username_format = " + lowercase_username_format() + "\n";
+    if (!dovecot_24())
+        return conf + "passdb {\n  driver = imap\n  args = host=127.0.0.1 port=" + p +
+               "\n}\n"
+               "userdb {\n  driver = static\n"
+               "  args = uid=nobody gid=nogroup home={BASE}/home/%d/%n\n}\n";
+    return conf + "passdb imap {\n  driver = imap\n  imapc_host = 127.0.0.1\n  imapc_port = " + p +
+           "\n}\n"
+           "userdb static {\n  driver = static\n  fields {\n    uid = nobody\n"
+           "    gid = nogroup\n"
+           "    home = {BASE}/home/%{user | domain}/%{user | username}\n  }\n}\n";
+}
+
 StormRow storm_passdb_imap(const Settings &s, const Users &users) {
     OldProviderOptions oo;
     oo.ssl = false;
@@ -141,14 +160,7 @@ StormRow storm_passdb_imap(const Settings &s, const Users &users) {
     o.name = "passdb-imap";
     o.config_body =
         "service imap-login {\n  inet_listener imap {\n    port = " + std::to_string(port) +
-        "\n  }\n}\n"
-        "auth_username_format = %Lu\n"
-        "passdb {\n  driver = imap\n  args = host=127.0.0.1 port=" +
-        std::to_string(proxy.port()) +
-        "\n}\n"
-        "userdb {\n  driver = static\n"
-        "  args = uid=nobody gid=nogroup home={BASE}/home/%d/%n\n}\n" +
-        server_limits();
+        "\n  }\n}\n" + passdb_imap_auth(proxy.port()) + server_limits();
     DovecotInstance d(o);
     d.start();
     StormRow row;
@@ -282,10 +294,14 @@ void measure(SteadyRow &row, MigrationEnv &env, const Users &logins, int concurr
 void reconfigure(MigrationEnv &env, const std::string &original, bool plugin,
                  const std::string &extra) {
     std::string text = original;
-    if (!plugin)
-        text =
-            std::regex_replace(original, std::regex("passdb \\{\\s*driver = imapmigration[^}]*\\}"),
-                               "# imapmigration passdb removed by login-bench");
+    // 2.3: an unnamed `passdb { driver = imapmigration ... }`; 2.4: `passdb imapmigration { }`.
+    const std::regex ours(dovecot_24() ? "passdb imapmigration \\{[^}]*\\}"
+                                       : "passdb \\{\\s*driver = imapmigration[^}]*\\}");
+    if (!plugin) {
+        text = std::regex_replace(original, ours, "# imapmigration passdb removed by login-bench");
+        if (text == original)
+            throw std::runtime_error("no imapmigration passdb in the auth snippet");
+    }
     write_file(env.dir.file("auth-imapmigration.conf.ext"), text + extra, 0644);
     env.new_dovecot().stop();
     env.new_dovecot().start();
@@ -382,6 +398,11 @@ bool steady_proxy(const Settings &s, std::vector<SteadyRow> &rows) {
     const Users users = make_users(s.users, "proxied");
     MigrationEnvOptions o = plugin_options(s, users, "SHA512-CRYPT", "");
     o.extra_yaml += "    cutover: proxy\n";
+    // The proxy's host field is the provider's host, and 2.4's login process connects to the
+    // first address of a name only (::1 for "localhost" in the Debian 13 root), while the old
+    // provider listens on 127.0.0.1 only.
+    if (dovecot_24())
+        o.provider_host = "127.0.0.1";
     MigrationEnv env(o);
     env.write_config();
     env.start_new_dovecot();
