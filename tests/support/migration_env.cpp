@@ -3,6 +3,7 @@
 #include "dovecot_conf24.hpp"
 #include "process.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -216,7 +217,10 @@ void MigrationEnv::start_new_dovecot() {
 }
 
 ImapClient::Reply MigrationEnv::imap_login(const std::string &user, const std::string &password) {
-    ImapClient client("127.0.0.1", new_imap_port);
+    // A first login may wait slot_wait_seconds for a provider connection a sync holds, then
+    // checks the password at the provider: the client waits longer than that.
+    ImapClient client("127.0.0.1", new_imap_port,
+                      (std::max(options.slot_wait_seconds, 0) + 15) * 1000);
     auto reply = client.login(user, password);
     if (reply.status == "OK")
         client.logout();
