@@ -6,6 +6,7 @@
 #include "import/csv_import_store.hpp"
 #include "import/postfixadmin_import.hpp"
 
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 
@@ -75,11 +76,12 @@ void print_summary(const ImportCounts &totals, const std::vector<std::string> &w
     // The line `import-postfixadmin` prints for these, with as many names as it shows.
     if (weak.empty())
         return;
-    constexpr size_t shown = report_examples;
-    std::cout << "  " << weak_passwords_what << ": " << weak.size() << " (";
-    for (size_t i = 0; i < weak.size() && i < shown; ++i)
-        std::cout << (i ? ", " : "") << weak[i];
-    std::cout << (weak.size() > shown ? ", ..." : "") << ") " << weak_passwords_note << "\n";
+    ReportItem item{std::string(weak_passwords_what),
+                    std::string(weak_passwords_note),
+                    static_cast<int>(weak.size()),
+                    {}};
+    item.examples.assign(weak.begin(), weak.begin() + std::min(weak.size(), report_examples));
+    std::cout << "  " << format_report_item(item) << "\n";
 }
 
 } // namespace

@@ -83,13 +83,8 @@ void print_report(const std::vector<ReportItem> &report) {
         return;
     }
     std::cout << "not converted or changed:\n";
-    for (const auto &item : report) {
-        std::cout << "  " << item.what << ": " << item.count << " (";
-        for (size_t i = 0; i < item.examples.size(); ++i)
-            std::cout << (i ? ", " : "") << item.examples[i];
-        std::cout << (static_cast<size_t>(item.count) > item.examples.size() ? ", ..." : "") << ") "
-                  << item.note << "\n";
-    }
+    for (const auto &item : report)
+        std::cout << "  " << format_report_item(item) << "\n";
 }
 
 Result<PostfixadminConversion> read_and_convert(const PfaArgs &args) {

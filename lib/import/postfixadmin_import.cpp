@@ -513,4 +513,13 @@ Result<void> write_postfixadmin(Connection &target, const PostfixadminConversion
                                      with_sources(conversion, m.suffix().str())};
 }
 
+std::string format_report_item(const ReportItem &item) {
+    std::string line = item.what + ": " + std::to_string(item.count) + " (";
+    for (size_t i = 0; i < item.examples.size(); ++i)
+        line += (i ? ", " : "") + item.examples[i];
+    if (static_cast<size_t>(item.count) > item.examples.size())
+        line += ", ...";
+    return line + ") " + item.note;
+}
+
 } // namespace imapmig

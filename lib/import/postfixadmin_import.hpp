@@ -95,6 +95,8 @@ struct ReportItem {
     std::vector<std::string> examples; // at most report_examples
 };
 constexpr size_t report_examples = 5;
+// "what: count (name, name, ...) note", as the imports print a report line.
+std::string format_report_item(const ReportItem &item);
 
 struct PostfixadminOptions {
     // Forced scheme for bare hashes ("" = recognise $1$, $5$, $6$, $2y$, $argon2...$).
