@@ -66,7 +66,7 @@ if [ "$d13" != 1 ]; then
     echo "test.sh: the Debian 13 root or build FAILED ($d13_log)" >&2
     status=1
   elif [ "$d13_status" != 0 ]; then
-    tail -n 60 "$d13_log"
+    tail -n 100 "$d13_log"
     echo "test.sh: the Debian 13 (Dovecot 2.4) tests FAILED ($d13_log)" >&2
     status=1
   fi

@@ -118,7 +118,11 @@ TEST_CASE("attack: a broken configuration reloaded keeps the mail server up",
     const size_t offset = env.new_dovecot().log_size();
     env.new_dovecot().reload();
     // The auth process starts again on the next login and reads the file.
-    CHECK(env.imap_login(bob, bob_pw).status == "OK"); // migrated user: SQL passdb
+    {
+        auto migrated = env.imap_login(bob, bob_pw); // migrated user: SQL passdb
+        INFO(migrated.text);
+        CHECK(migrated.status == "OK");
+    }
     REQUIRE(env.new_dovecot().wait_for_log("NOT CONFIGURED", 15000, offset));
     CHECK(env.imap_login(bob, bob_pw).status == "OK");
     CHECK(env.imap_login(bob + "*" + master_user, master_pw).status == "OK"); // master user

@@ -400,8 +400,18 @@ void DovecotInstance::kill_now() {
 
 void DovecotInstance::reload() {
     write_file(config_path_, config_text(), 0644);
-    if (pid_ > 0)
-        kill(pid_, SIGHUP);
+    if (pid_ <= 0)
+        return;
+    // The master switches to the new services inside its SIGHUP handler and stops the old auth
+    // process; a login sent before that can meet the old auth process on its way out and get a
+    // temporary failure (seen under CI load on 2.4). A reload here is done when the master has
+    // logged it and the old auth process, if there was one, is gone.
+    const std::size_t offset = log_size();
+    const pid_t old_auth = auth_processes().auth;
+    kill(pid_, SIGHUP);
+    wait_for_log("SIGHUP received - reloading configuration", 15000, offset);
+    if (old_auth > 0)
+        wait_pids_gone({old_auth}, 10000);
 }
 
 RunResult DovecotInstance::doveadm(const std::vector<std::string> &args,

@@ -62,7 +62,8 @@ public:
     void stop();
     // SIGKILL the master and every descendant right away (no shutdown log lines).
     void kill_now();
-    // Rewrites dovecot.conf from the current body and makes the running master reload it.
+    // Rewrites dovecot.conf from the current body and makes the running master reload it;
+    // returns when the master has switched (its old auth process gone).
     void reload();
     void set_config_body(std::string body) { options_.config_body = std::move(body); }
 

@@ -133,13 +133,16 @@ TEST_CASE("supervisor: the program starts with no blocked signal and default dis
 }
 
 TEST_CASE("supervisor: timeout, cancel and a tick that says stop end the run promptly", "[unit]") {
+    // Well before the program's own 30 s, with room for a loaded CI machine: what is checked is
+    // that the run was ended, not how fast.
+    constexpr auto ended_early = 20s;
     SECTION("timeout") {
         auto spec = shell("sleep 30");
         spec.timeout = 300ms;
         auto r = run_program(spec);
         REQUIRE(r);
         CHECK(r.value().end == ProgramEnd::timed_out);
-        CHECK(r.value().duration < 5s);
+        CHECK(r.value().duration < ended_early);
         CHECK(r.value().error.find("did not finish") != std::string::npos);
     }
     SECTION("cancel from another thread") {
@@ -156,7 +159,7 @@ TEST_CASE("supervisor: timeout, cancel and a tick that says stop end the run pro
         CHECK(r.value().end == ProgramEnd::cancelled);
         CHECK(WIFSIGNALED(r.value().status));
         CHECK(WTERMSIG(r.value().status) == SIGTERM);
-        CHECK(r.value().duration < 5s);
+        CHECK(r.value().duration < ended_early);
     }
     SECTION("cancelled before the program has even started: it still gets its SIGTERM") {
         std::atomic<bool> cancel{true};
@@ -168,7 +171,7 @@ TEST_CASE("supervisor: timeout, cancel and a tick that says stop end the run pro
             CHECK(r.value().end == ProgramEnd::cancelled);
             CHECK(WIFSIGNALED(r.value().status));
             CHECK(WTERMSIG(r.value().status) == SIGTERM);
-            CHECK(r.value().duration < 5s);
+            CHECK(r.value().duration < ended_early);
         }
     }
     SECTION("tick") {
@@ -180,7 +183,7 @@ TEST_CASE("supervisor: timeout, cancel and a tick that says stop end the run pro
         REQUIRE(r);
         CHECK(r.value().end == ProgramEnd::stopped);
         CHECK(ticks == 3);
-        CHECK(r.value().duration < 5s);
+        CHECK(r.value().duration < ended_early);
     }
     SECTION("a program that ignores SIGTERM is killed after the grace time") {
         std::atomic<bool> cancel{false};
@@ -193,7 +196,7 @@ TEST_CASE("supervisor: timeout, cancel and a tick that says stop end the run pro
         CHECK(r.value().end == ProgramEnd::cancelled);
         CHECK(WIFSIGNALED(r.value().status));
         CHECK(WTERMSIG(r.value().status) == SIGKILL);
-        CHECK(r.value().duration < 5s);
+        CHECK(r.value().duration < ended_early);
     }
 }
 

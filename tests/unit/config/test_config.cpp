@@ -285,7 +285,7 @@ TEST_CASE("the shipped example config loads", "[unit]") {
     // meson test sets IMAPMIG_SOURCE_ROOT; by hand, the source root is usually the current
     // directory or can be found from this file's (possibly build-relative) name.
     const fs::path example = "conf.d/imap-migration.yaml.example";
-    std::vector<fs::path> roots = {".", fs::path(__FILE__).parent_path() / "../.."};
+    std::vector<fs::path> roots = {".", fs::path(__FILE__).parent_path() / "../../.."};
     if (const char *root = std::getenv("IMAPMIG_SOURCE_ROOT"))
         roots.insert(roots.begin(), root);
     auto found = std::find_if(roots.begin(), roots.end(),

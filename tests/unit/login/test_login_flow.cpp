@@ -251,7 +251,7 @@ TEST_CASE("LoginFlow: no slot within slot_wait_seconds gives up without asking",
     }
     const auto waited = std::chrono::steady_clock::now() - started;
     CHECK(waited >= 700ms);
-    CHECK(waited < 2s);
+    CHECK(waited < 6s); // gave up: not much more than the second, with room for a loaded machine
     const LoginDecision &d = h.only_answer(bob);
     CHECK(d.outcome == LoginOutcome::temporary_failure);
     CHECK(d.message == "provider oldmail (imap.old.example:993): all 2 connections busy "
