@@ -46,8 +46,8 @@ status=0
 debdir=$(pwd)/build/package-deb
 sh scripts/build-deb-for-tests.sh "$debdir" &
 deb_job=$!
-# Three at a time: the integration shards run side by side; the benches (is_parallel: false) run
-# alone.
+# Three at a time: the integration shards run side by side; the benchmarks' quick runs take the
+# first slot one leaves.
 meson test -C build --print-errorlogs --num-processes 3 --no-suite package || status=$?
 wait "$deb_job" || true
 IMAPMIG_PACKAGE_BUILT=$debdir meson test -C build --no-rebuild --print-errorlogs \
