@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs the Debian 12 packages the build, the tests and the demo need (as root).
+# Installs the packages the build, the tests and the demo need on Debian 12 or 13 (as root).
 # Only what is missing; no services are configured (tests start their own instances).
 set -eu
 PACKAGES="dovecot-core dovecot-imapd dovecot-dev dovecot-pgsql offlineimap3 postgresql

@@ -36,10 +36,7 @@ elif [ "$mode" = all ]; then
 fi
 [ "$mode" != ci-build ] || exit 0
 
-moduledir=$(. /usr/lib/dovecot/dovecot-config && echo "$dovecot_moduledir")
-if [ -f "$build/plugin/lib10_imapmigration_settings.so" ]; then
-  install -m 0644 "$build/plugin/lib10_imapmigration_settings.so" "$moduledir/settings/"
-fi
+sh scripts/install-settings-module.sh "$build"
 status=0
 if [ "$mode" = all ]; then
   [ $# -gt 0 ] || set -- unit integration
