@@ -62,7 +62,9 @@ private:
 int main() {
     try {
         std::cout << "Starting a private PostgreSQL, the old provider and the new Dovecot...\n";
-        MigrationEnv env;
+        MigrationEnvOptions options;
+        options.password_scheme = "SHA512-CRYPT"; // the product's default (the tests' is ARGON2ID)
+        MigrationEnv env(options);
         env.seed_mail(alice, "", 120);
         env.seed_mail(alice, "Archive.2023", 40);
         env.seed_mail(alice, "Sent Items", 25);
