@@ -1,6 +1,8 @@
 #!/bin/sh
-# Configures (once) and builds into ./build.
+# Configures (once, scripts/configure-build.sh) and builds into ./build.
 set -eu
 cd "$(dirname "$0")/.."
-[ -f build/build.ninja ] || meson setup build >/dev/null
+sh scripts/configure-build.sh build
+build=build
+. scripts/ccache-env.sh
 ninja -C build

@@ -17,6 +17,6 @@ sh "$here/make-root.sh" \
   libpq-dev libcurl4-openssl-dev libyaml-cpp-dev catch2 meson ninja-build pkg-config g++ \
   libsodium-dev libcrypt-dev openssl python3 util-linux procps ca-certificates \
   clang libclang-rt-dev \
-  build-essential debhelper dpkg-dev fakeroot lintian mmdebstrap \
+  build-essential debhelper dpkg-dev fakeroot lintian ccache mmdebstrap \
   postfix postfix-pgsql postfixadmin php-pgsql php-cli >&2
 echo "$dir"

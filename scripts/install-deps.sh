@@ -5,7 +5,7 @@ set -eu
 PACKAGES="dovecot-core dovecot-imapd dovecot-dev dovecot-pgsql offlineimap3 postgresql
   libpq-dev libcurl4-openssl-dev libyaml-cpp-dev catch2 meson ninja-build pkg-config g++
   dovecot-pop3d libsodium-dev libcrypt-dev openssl python3 util-linux clang-14 libclang-rt-14-dev clang-format-14
-  build-essential debhelper dpkg-dev fakeroot lintian
+  build-essential debhelper dpkg-dev fakeroot lintian ccache
   postfix postfix-pgsql postfixadmin php-pgsql php-cli
   mmdebstrap"
 # Debian 13 has clang 19 (no clang-14 packages; the format check is skipped without

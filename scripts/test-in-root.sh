@@ -25,7 +25,11 @@ mode=all
 case "${1:-}" in
   --ci | --ci-build | --ci-test) mode=${1#--}; shift ;;
 esac
-[ -f "$build/build.ninja" ] || meson setup "$build" >/dev/null
+sh scripts/configure-build.sh "$build"
+# The host's cache dir, if any, is not this root's: the tree's own (the package build below
+# shares it).
+unset CCACHE_DIR
+. scripts/ccache-env.sh
 
 if [ "$mode" = ci ] || [ "$mode" = ci-build ]; then
   ninja -C "$build" -j "$jobs" tests/unit-tests tests/integration-tests tests/package-tests \

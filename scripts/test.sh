@@ -51,7 +51,10 @@ fi
 status=0
 # The package test's .deb is built in the background meanwhile (build-deb-for-tests.sh); the
 # package test runs last, from it.
+# It shares build/ccache with the build above: only the packaging steps are left to do.
 debdir=$(pwd)/build/package-deb
+build=build
+. scripts/ccache-env.sh
 sh scripts/build-deb-for-tests.sh "$debdir" &
 deb_job=$!
 # Three at a time: the integration shards run side by side; the benchmarks' quick runs take the
