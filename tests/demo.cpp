@@ -63,7 +63,7 @@ int main() {
     try {
         std::cout << "Starting a private PostgreSQL, the old provider and the new Dovecot...\n";
         MigrationEnvOptions options;
-        options.password_scheme = "SHA512-CRYPT"; // the product's default (the tests' is ARGON2ID)
+        options.password_scheme = "SHA512-CRYPT"; // the product's default
         MigrationEnv env(options);
         env.seed_mail(alice, "", 120);
         env.seed_mail(alice, "Archive.2023", 40);

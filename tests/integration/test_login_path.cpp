@@ -63,7 +63,9 @@ bool hash_verifies(const std::string &hash, const std::string &password) {
 } // namespace
 
 TEST_CASE("first login with old credentials creates domain, account and task", "[integration]") {
-    MigrationEnv env;
+    MigrationEnvOptions o;
+    o.password_scheme = "ARGON2ID"; // the memory-hard scheme, hashed inside the auth process
+    MigrationEnv env(o);
     env.start_new_dovecot();
 
     auto reply = env.imap_login(bob, bob_pw);

@@ -48,6 +48,7 @@ std::string handoff_dir() {
 MigrationEnvOptions dsync_options() {
     MigrationEnvOptions o;
     o.extra_yaml = "    sync:\n      engine: dsync\n";
+    o.password_scheme = "ARGON2ID"; // the hash the 2.4 side must verify as 2.3 made it
     return o;
 }
 
