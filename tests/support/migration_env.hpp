@@ -66,7 +66,7 @@ struct MigrationEnvOptions {
     // accounts.password_scheme: the product's default. ARGON2ID (64 MB, ~0.1 CPU-s a hash and
     // as much per verified login) where a test is about it: test_login_path, test_upgrade_24.
     std::string password_scheme = "SHA512-CRYPT";
-    bool auth_debug = true;                   // auth_debug/auth_verbose on the new Dovecot
+    bool auth_debug = true; // auth_debug/auth_verbose on the new Dovecot
     // Added to the old provider before it starts (address -> password), beside the test users.
     std::vector<std::pair<std::string, std::string>> old_users;
     std::string old_provider_config; // appended to the old provider's dovecot.conf
